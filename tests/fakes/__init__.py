@@ -1,0 +1,1 @@
+"""Fake vendor servers that follow each vendor's published protocol, for channel tests."""
