@@ -1,0 +1,126 @@
+"""The database handle: one async engine, its session factory, and programmatic migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import event, make_url, text
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# Any constant works; it only has to be the same for every process migrating this database.
+_PG_MIGRATION_LOCK = 0x6D6F64656C706F72
+
+
+class Database:
+    """Owns the engine. Build one per process in the app's lifespan and `dispose()` it at exit.
+
+    URLs: `sqlite+aiosqlite:///path/to.db` (the default setup) or `postgresql+asyncpg://...`.
+    """
+
+    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+        self.url = make_url(url)
+        connect_args: dict[str, Any] = {}
+        if self.is_sqlite:
+            _ensure_parent_dir(self.url)
+            connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_MS / 1000
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, echo=echo, pool_pre_ping=not self.is_sqlite, connect_args=connect_args
+        )
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False
+        )
+        # Single statements on the hot path skip BEGIN/COMMIT round trips.
+        self.autocommit: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    async def migrate(self) -> None:
+        """Brings the schema to the newest revision (Alembic `upgrade head`); no-op if current."""
+        async with self._sqlite_migration_lock(), self.engine.begin() as conn:
+            if not self.is_sqlite:
+                # Replicas starting together must not race each other's DDL.
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK}
+                )
+            await conn.run_sync(run_alembic_upgrade)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.dispose()
+
+    async def ping(self) -> None:
+        """One `SELECT 1` round trip; raises when the database is unreachable."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    @contextlib.asynccontextmanager
+    async def _sqlite_migration_lock(self) -> AsyncIterator[None]:
+        """Serialises migrations of one SQLite file across processes on this host."""
+        database = self.url.database
+        if not self.is_sqlite or not database or database == ":memory:" or sys.platform == "win32":
+            yield
+            return
+        # In a thread: a second migrate() in this same process must wait, not freeze the loop.
+        lock = await asyncio.to_thread(_take_file_lock, Path(f"{database}.migrate-lock"))
+        try:
+            yield
+        finally:
+            lock.close()  # closing the file releases the lock
+
+
+def run_alembic_upgrade(connection: Connection) -> None:
+    """Runs `alembic upgrade head` on an open connection, configured in code (no alembic.ini)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _take_file_lock(path: Path) -> IO[str]:
+    import fcntl  # POSIX only, hence the late import
+
+    fh = path.open("a")
+    fcntl.flock(fh, fcntl.LOCK_EX)
+    return fh
+
+
+def _ensure_parent_dir(url: URL) -> None:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL, much faster
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
