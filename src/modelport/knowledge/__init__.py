@@ -1,0 +1,1 @@
+"""Knowledge bases: parse files, chunk them, embed, index and retrieve passages."""
