@@ -1,0 +1,71 @@
+"""Small helpers shared by the adapter tests: requests, stream collection, reassembly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from modelport.protocol.chat import ChatCompletionRequest
+from modelport.protocol.chat_response import ChatCompletionChunk
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string"}, "unit": {"type": "string"}},
+            "required": ["query"],
+        },
+    },
+}
+
+
+def chat(text: str, **fields: Any) -> ChatCompletionRequest:
+    body: dict[str, Any] = {
+        "model": "public-model",
+        "messages": [{"role": "user", "content": text}],
+    }
+    body.update(fields)
+    return ChatCompletionRequest.model_validate(body)
+
+
+async def collect(stream: AsyncIterator[ChatCompletionChunk]) -> list[ChatCompletionChunk]:
+    return [chunk async for chunk in stream]
+
+
+def streamed_text(chunks: list[ChatCompletionChunk], index: int = 0) -> str:
+    return "".join(
+        c.delta.content or "" for chunk in chunks for c in chunk.choices if c.index == index
+    )
+
+
+def streamed_tool_calls(chunks: list[ChatCompletionChunk]) -> dict[int, dict[str, str]]:
+    """Tool-call deltas reassembled per call index the way OpenAI clients do it."""
+    calls: dict[int, dict[str, str]] = {}
+    for chunk in chunks:
+        for choice in chunk.choices:
+            for delta in choice.delta.tool_calls or []:
+                call = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
+                call["id"] = delta.id or call["id"]
+                if delta.function is not None:
+                    call["name"] += delta.function.name or ""
+                    call["arguments"] += delta.function.arguments or ""
+    return calls
+
+
+def streamed_function_call(chunks: list[ChatCompletionChunk]) -> dict[str, Any]:
+    name, arguments = "", ""
+    for chunk in chunks:
+        for choice in chunk.choices:
+            call = choice.delta.function_call
+            if call is not None:
+                name += call.name or ""
+                arguments += call.arguments or ""
+    return {"name": name, "arguments": json.loads(arguments)}
+
+
+def finish_reasons(chunks: list[ChatCompletionChunk]) -> list[str]:
+    return [c.finish_reason for chunk in chunks for c in chunk.choices if c.finish_reason]
