@@ -1,0 +1,256 @@
+"""API keys: shown once at creation, stored only as SHA-256, looked up by hash on each request.
+
+Keys carry 256+ bits of randomness, so a fast unsalted hash is enough: there is nothing to
+brute-force, and the lookup stays one indexed equality match.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import hashlib
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..storage.db import Database
+from ..storage.tables import ApiKey, utcnow
+
+KEY_PREFIX = "sk-"
+ADMIN_KEY_FILE = "admin_key"
+# A fixed id makes the bootstrap insert conflict when two processes race to create it.
+BOOTSTRAP_KEY_ID = "key_bootstrap_admin"
+_MAX_KEY_LENGTH = 256  # anything longer is not ours; reject before hashing
+_COLUMNS = tuple(ApiKey.__table__.c)
+
+
+def generate_key() -> str:
+    """A new raw key: `sk-` plus 48 URL-safe characters (288 random bits)."""
+    return KEY_PREFIX + secrets.token_urlsafe(36)
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def display_key(raw: str) -> str:
+    """A hint that identifies a key to its owner without revealing it: `sk-abcd…wxyz`."""
+    body = raw.removeprefix(KEY_PREFIX)
+    return f"{KEY_PREFIX}{body[:4]}…{body[-4:]}"
+
+
+def new_key_id() -> str:
+    return "key_" + secrets.token_hex(8)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """What the platform knows about a key; never the key itself nor its hash."""
+
+    id: str
+    display: str
+    name: str
+    owner: str
+    is_admin: bool
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > now
+
+    @classmethod
+    def from_row(cls, row: Any) -> KeyRecord:
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            display=m["display"],
+            name=m["name"],
+            owner=m["owner"],
+            is_admin=bool(m["is_admin"]),
+            created_at=m["created_at"],
+            expires_at=m["expires_at"],
+            revoked_at=m["revoked_at"],
+            last_used_at=m["last_used_at"],
+        )
+
+
+class KeyStore:
+    """Creates, authenticates, lists and revokes keys.
+
+    `authenticate` is on every request's path, so successful look-ups are cached in-process
+    for `cache_ttl` seconds. Revoking through this store drops the entry at once; a revocation
+    made by another process (or replica) takes effect within `cache_ttl`.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        cache_ttl: float = 5.0,
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._ttl = cache_ttl
+        self._cache_size = cache_size
+        self._clock = clock
+        self._cache: dict[str, tuple[float, KeyRecord]] = {}  # key hash → (deadline, record)
+
+    async def create(
+        self, name: str, owner: str, is_admin: bool = False, expires_at: datetime | None = None
+    ) -> tuple[str, KeyRecord]:
+        """Makes a key; the raw key is returned here and never again."""
+        while True:
+            raw = generate_key()
+            record = await self.add(
+                raw, name=name, owner=owner, is_admin=is_admin, expires_at=expires_at
+            )
+            if record is not None:  # None only on an id collision, which is astronomically rare
+                return raw, record
+
+    async def add(
+        self,
+        raw: str,
+        *,
+        name: str,
+        owner: str,
+        is_admin: bool = False,
+        expires_at: datetime | None = None,
+        key_id: str | None = None,
+    ) -> KeyRecord | None:
+        """Stores a key generated elsewhere; None when its id or hash already exists."""
+        record = KeyRecord(
+            id=key_id or new_key_id(),
+            display=display_key(raw),
+            name=name,
+            owner=owner,
+            is_admin=is_admin,
+            created_at=utcnow(),
+            expires_at=expires_at,
+        )
+        values = dataclasses.asdict(record)
+        try:
+            async with self._db.autocommit.connect() as conn:
+                await conn.execute(insert(ApiKey).values(key_hash=hash_key(raw), **values))
+        except IntegrityError:
+            return None
+        return record
+
+    async def authenticate(self, raw: str) -> KeyRecord | None:
+        """The key's record if it exists, is not revoked and has not expired; else None."""
+        if not raw.startswith(KEY_PREFIX) or len(raw) > _MAX_KEY_LENGTH:
+            return None
+        digest = hash_key(raw)
+        now = utcnow()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > self._clock():
+            return cached[1] if cached[1].is_active(now) else None
+        # One round trip: find the live key and stamp its last use in the same statement.
+        # Misses of the cache are rare (once per key per TTL), so the write is cheap.
+        stmt = (
+            update(ApiKey)
+            .where(
+                ApiKey.key_hash == digest,
+                ApiKey.revoked_at.is_(None),
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+            )
+            .values(last_used_at=now)
+            .returning(*_COLUMNS)
+        )
+        async with self._db.autocommit.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            self._cache.pop(digest, None)
+            return None
+        record = KeyRecord.from_row(row)
+        self._remember(digest, record)
+        return record
+
+    async def list(self, owner: str | None = None) -> builtins.list[KeyRecord]:
+        """All keys (revoked ones included), oldest first, optionally of one owner."""
+        stmt = select(*_COLUMNS).order_by(ApiKey.created_at, ApiKey.id)
+        if owner is not None:
+            stmt = stmt.where(ApiKey.owner == owner)
+        async with self._db.autocommit.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [KeyRecord.from_row(r) for r in rows]
+
+    async def get(self, key_id: str) -> KeyRecord | None:
+        async with self._db.autocommit.connect() as conn:
+            row = (await conn.execute(select(*_COLUMNS).where(ApiKey.id == key_id))).first()
+        return None if row is None else KeyRecord.from_row(row)
+
+    async def revoke(self, key_id: str) -> bool:
+        """True when a live key was revoked now; False for unknown or already revoked ids."""
+        stmt = (
+            update(ApiKey)
+            .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+            .returning(ApiKey.key_hash)
+        )
+        async with self._db.autocommit.connect() as conn:
+            digest = (await conn.execute(stmt)).scalar_one_or_none()
+        if digest is None:
+            return False
+        self._cache.pop(digest, None)
+        return True
+
+    async def count(self) -> int:
+        async with self._db.autocommit.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(ApiKey))).scalar_one())
+
+    def _remember(self, digest: str, record: KeyRecord) -> None:
+        if len(self._cache) >= self._cache_size:
+            # Bounded: drop the oldest entry rather than grow without limit.
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[digest] = (self._clock() + self._ttl, record)
+
+
+async def ensure_bootstrap_admin(store: KeyStore, data_dir: Path) -> str | None:
+    """On an empty key table, creates an admin key and saves it to `data_dir/admin_key` (0600).
+
+    Returns the raw key for the caller to print once, or None when keys already exist or
+    another process won the race to create the first one.
+    """
+    if await store.count() > 0:
+        return None
+    raw = generate_key()
+    # Staged before the insert so that a committed key is never left without its file.
+    pending = _stage_private_file(data_dir, ADMIN_KEY_FILE, raw + "\n")
+    try:
+        record = await store.add(
+            raw, name="bootstrap admin", owner="admin", is_admin=True, key_id=BOOTSTRAP_KEY_ID
+        )
+        if record is not None:
+            os.replace(pending, data_dir / ADMIN_KEY_FILE)
+    finally:
+        _discard(pending)
+    return raw if record is not None else None
+
+
+def _stage_private_file(directory: Path, name: str, content: str) -> Path:
+    """Writes a temporary sibling of `directory/name`, readable by its owner only from the
+    first byte (no chmod window); `os.replace` then publishes it atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f".{name}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(content)
+    return path
+
+
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)

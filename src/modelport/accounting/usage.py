@@ -1,0 +1,128 @@
+"""The usage ledger: one row per finished request, summed for quotas, billing and the console."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from ..storage.db import Database
+from ..storage.tables import UsageRecord, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEntry:
+    """What one request consumed. `total_tokens=None` means prompt + completion."""
+
+    request_id: str
+    key_id: str
+    owner: str
+    model: str
+    provider: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int | None = None
+    latency_ms: int = 0
+    status: int = 200
+    error_code: str | None = None
+    stream: bool = False
+    created_at: datetime | None = None  # None: the time of recording
+
+    @property
+    def total(self) -> int:
+        if self.total_tokens is not None:
+            return self.total_tokens
+        return self.prompt_tokens + self.completion_tokens
+
+
+class UsageLedger:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, entry: UsageEntry) -> str:
+        """Appends the entry with a single autocommitted INSERT; returns the row's id."""
+        row_id = "use_" + secrets.token_hex(12)
+        values: dict[str, Any] = {
+            "id": row_id,
+            "request_id": entry.request_id,
+            "key_id": entry.key_id,
+            "owner": entry.owner,
+            "model": entry.model,
+            "provider": entry.provider,
+            "prompt_tokens": entry.prompt_tokens,
+            "completion_tokens": entry.completion_tokens,
+            "total_tokens": entry.total,
+            "latency_ms": entry.latency_ms,
+            "status": entry.status,
+            "error_code": entry.error_code,
+            "stream": entry.stream,
+            "created_at": entry.created_at or utcnow(),
+        }
+        async with self._db.autocommit.connect() as conn:
+            await conn.execute(insert(UsageRecord).values(values))
+        return row_id
+
+    async def totals(
+        self,
+        key_id: str | None = None,
+        owner: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, int]:
+        """Sums over the matching rows; `since` is inclusive and `until` exclusive."""
+        stmt = select(
+            func.count(),
+            func.coalesce(func.sum(UsageRecord.prompt_tokens), 0),
+            func.coalesce(func.sum(UsageRecord.completion_tokens), 0),
+            func.coalesce(func.sum(UsageRecord.total_tokens), 0),
+        )
+        if key_id is not None:
+            stmt = stmt.where(UsageRecord.key_id == key_id)
+        if owner is not None:
+            stmt = stmt.where(UsageRecord.owner == owner)
+        if since is not None:
+            stmt = stmt.where(UsageRecord.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(UsageRecord.created_at < until)
+        async with self._db.autocommit.connect() as conn:
+            row = (await conn.execute(stmt)).one()
+        requests, prompt, completion, total = (int(v) for v in row)
+        return {
+            "requests": requests,
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": total,
+        }
+
+    async def recent(self, key_id: str, limit: int = 50) -> list[UsageEntry]:
+        """The key's latest entries, newest first."""
+        stmt = (
+            select(UsageRecord)
+            .where(UsageRecord.key_id == key_id)
+            .order_by(UsageRecord.created_at.desc(), UsageRecord.id.desc())
+            .limit(limit)
+        )
+        async with self._db.sessions() as session:
+            rows = (await session.scalars(stmt)).all()
+        return [_entry(r) for r in rows]
+
+
+def _entry(row: UsageRecord) -> UsageEntry:
+    return UsageEntry(
+        request_id=row.request_id,
+        key_id=row.key_id,
+        owner=row.owner,
+        model=row.model,
+        provider=row.provider,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=row.completion_tokens,
+        total_tokens=row.total_tokens,
+        latency_ms=row.latency_ms,
+        status=row.status,
+        error_code=row.error_code,
+        stream=row.stream,
+        created_at=row.created_at,
+    )
