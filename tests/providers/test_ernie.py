@@ -1,0 +1,405 @@
+"""The ERNIE (Qianfan v1) adapter against a fake that keeps Baidu's rules."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from modelport.protocol.chat import ChatCompletionRequest
+from modelport.providers.base import ProviderDeps
+from modelport.providers.ernie import ErnieProvider
+from modelport.providers.ernie.convert import ernie_messages
+from modelport.providers.errors import UpstreamError
+from modelport.providers.registry import ProviderRegistry
+from modelport.settings import ChannelConfig
+from tests.fakes.ernie import FakeErnie
+from tests.fakes.server import free_port, serve_asgi
+from tests.providers.helpers import (
+    WEATHER_TOOL,
+    chat,
+    collect,
+    finish_reasons,
+    streamed_function_call,
+    streamed_text,
+    streamed_tool_calls,
+)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[FakeErnie, str]]:
+    fake = FakeErnie()
+    with serve_asgi(fake.app()) as url:
+        yield fake, url
+
+
+@pytest.fixture
+def fake(served: tuple[FakeErnie, str]) -> FakeErnie:
+    served[0].reset()
+    return served[0]
+
+
+@pytest.fixture
+def channel(served: tuple[FakeErnie, str]) -> ChannelConfig:
+    return ChannelConfig(
+        provider="ernie",
+        base_url=served[1],
+        upstream_model="ERNIE-3.5-8K",
+        options={"ak": "test-ak", "sk": "test-sk"},
+    )
+
+
+@pytest.fixture
+def ernie(deps: ProviderDeps) -> ErnieProvider:
+    return ErnieProvider(deps)
+
+
+def messages(*pairs: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"role": role, "content": content} for role, content in pairs]
+
+
+async def test_complete_text_sends_system_top_level(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    request = chat("", messages=messages(("system", "be brief"), ("user", "hello there")))
+    result = await ernie.complete(request, channel)
+    assert result.choices[0].message.content == "You said: hello there"
+    assert result.choices[0].finish_reason == "stop"
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (4, 4)
+    sent = fake.chat_requests[-1]
+    assert sent["system"] == "be brief"
+    assert sent["messages"] == [{"role": "user", "content": "hello there"}]
+
+
+async def test_stream_text_reports_cumulative_usage_once(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    chunks = await collect(ernie.stream(chat("one two three four five"), channel))
+    assert streamed_text(chunks) == "You said: one two three four five"
+    assert len(chunks) == 4
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert [c.usage for c in chunks[:-1]] == [None] * 3
+    usage = chunks[-1].usage
+    assert usage is not None
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (5, 7, 12)
+    assert finish_reasons(chunks) == ["stop"]
+    assert fake.chat_requests[-1]["stream"] is True
+
+
+async def test_sampling_parameters_are_mapped_into_ernie_ranges(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    request = chat(
+        "hi",
+        temperature=0,
+        top_p=0.5,
+        presence_penalty=1.0,
+        frequency_penalty=-1.0,
+        max_tokens=1,
+        stop=["END"],
+        user="u-42",
+    )
+    result = await ernie.complete(request, channel)
+    sent = fake.chat_requests[-1]
+    assert sent["temperature"] == 0.01
+    assert sent["top_p"] == 0.5
+    assert sent["penalty_score"] == 1.5
+    assert sent["max_output_tokens"] == 2  # ERNIE's minimum
+    assert sent["stop"] == ["END"]
+    assert sent["user_id"] == "u-42"
+    assert result.choices[0].finish_reason == "length"
+    assert result.choices[0].message.content == "You said:"
+    await ernie.complete(chat("hi", temperature=2.0), channel)
+    assert fake.chat_requests[-1]["temperature"] == 1.0
+
+
+async def test_token_is_cached_per_ak(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    await ernie.complete(chat("a"), channel)
+    await collect(ernie.stream(chat("b"), channel))
+    await ernie.complete(chat("c"), channel)
+    assert fake.token_requests == 1
+
+
+async def test_token_is_refreshed_before_it_expires(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    fake.expires_in = 1
+    await ernie.complete(chat("a"), channel)
+    await asyncio.sleep(1.1)  # the fake now rejects the first token with error 111
+    await ernie.complete(chat("b"), channel)
+    assert fake.token_requests == 2
+    assert fake.token_rejections == 0
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_expired_token_error_refreshes_and_retries_once(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig, streaming: bool
+) -> None:
+    await ernie.complete(chat("warm up"), channel)
+    fake.expire_all_tokens()
+    if streaming:
+        text = streamed_text(await collect(ernie.stream(chat("again"), channel)))
+    else:
+        text = (await ernie.complete(chat("again"), channel)).choices[0].message.content or ""
+    assert text == "You said: again"
+    assert fake.token_requests == 2
+    assert fake.token_rejections == 1
+
+
+async def test_wrong_secret_key_is_an_upstream_auth_error(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    bad = channel.model_copy(update={"options": {"ak": "test-ak", "sk": "nope"}})
+    with pytest.raises(UpstreamError) as info:
+        await ernie.complete(chat("hi"), bad)
+    assert "Client authentication failed" in info.value.message
+    assert info.value.status == 400 and not info.value.retryable
+    assert fake.chat_requests == []
+
+
+async def test_key_written_ak_pipe_sk_is_accepted(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    piped = ChannelConfig(
+        provider="ernie",
+        base_url=channel.base_url,
+        api_key="test-ak|test-sk",
+        options={"endpoint": "eb-instant"},
+    )
+    result = await ernie.complete(chat("hi"), piped)
+    assert result.choices[0].message.content == "You said: hi"
+
+
+async def test_messages_are_repaired_into_ernie_order(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    request = chat(
+        "",
+        messages=messages(
+            ("assistant", "Welcome!"),
+            ("system", "rule one"),
+            ("user", "first"),
+            ("user", "second"),
+            ("assistant", "reply a"),
+            ("assistant", "reply b"),
+            ("developer", "rule two"),
+            ("user", "third"),
+            ("assistant", "prefill"),
+        ),
+    )
+    result = await ernie.complete(request, channel)
+    sent = fake.chat_requests[-1]
+    assert sent["system"] == "rule one\n\nrule two"
+    assert sent["messages"] == [
+        {"role": "user", "content": "first\n\nsecond"},
+        {"role": "assistant", "content": "reply a\n\nreply b"},
+        {"role": "user", "content": "third"},
+    ]
+    assert result.choices[0].message.content == "You said: third"
+
+
+def test_tool_history_becomes_function_messages() -> None:
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    other = {"id": "c2", "type": "function", "function": {"name": "g", "arguments": "{}"}}
+    request = ChatCompletionRequest.model_validate(
+        {
+            "model": "m",
+            "messages": [
+                {"role": "tool", "tool_call_id": "c0", "content": "orphan result"},
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": None, "tool_calls": [call, other]},
+                {"role": "tool", "tool_call_id": "c1", "content": "one"},
+                {"role": "tool", "tool_call_id": "c2", "content": "two"},
+            ],
+        }
+    )
+    system, out = ernie_messages(request.messages)
+    assert system is None
+    dumped = [m.model_dump(exclude_none=True) for m in out]
+    assert dumped == [
+        {"role": "user", "content": "[function returned] orphan result\n\ngo"},
+        {"role": "assistant", "content": "", "function_call": {"name": "f", "arguments": "{}"}},
+        {"role": "function", "name": "f", "content": "[f returned] one\n\n[g returned] two"},
+    ]
+
+
+def test_only_a_system_message_becomes_the_user_turn() -> None:
+    request = chat("", messages=messages(("system", "say hi")))
+    assert ernie_messages(request.messages)[1][0].model_dump(exclude_none=True) == {
+        "role": "user",
+        "content": "say hi",
+    }
+
+
+async def test_function_calling_round_trip(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    request = chat("weather in Paris?", tools=[WEATHER_TOOL])
+    first = await ernie.complete(request, channel)
+    choice = first.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content is None
+    calls = choice.message.tool_calls or []
+    assert [c.function.name for c in calls] == ["get_weather"]
+    assert json.loads(calls[0].function.arguments) == {"query": "weather in Paris?"}
+    assert fake.chat_requests[-1]["functions"][0]["name"] == "get_weather"
+
+    follow_up: list[dict[str, Any]] = [
+        {"role": "user", "content": "weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [calls[0].model_dump()]},
+        {"role": "tool", "tool_call_id": calls[0].id, "content": "sunny"},
+    ]
+    second = await ernie.complete(chat("", messages=follow_up, tools=[WEATHER_TOOL]), channel)
+    assert second.choices[0].message.content == "The function get_weather said: sunny"
+    sent = fake.chat_requests[-1]["messages"]
+    assert sent[1]["function_call"]["name"] == "get_weather"
+    assert sent[2] == {"role": "function", "name": "get_weather", "content": "sunny"}
+
+
+async def test_legacy_functions_answer_with_function_call(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    request = chat("look it up", functions=[WEATHER_TOOL["function"]])
+    result = await ernie.complete(request, channel)
+    assert result.choices[0].finish_reason == "function_call"
+    call = result.choices[0].message.function_call
+    assert call is not None and call.name == "get_weather"
+
+
+async def test_function_calling_streams(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    chunks = await collect(ernie.stream(chat("rain?", tools=[WEATHER_TOOL]), channel))
+    calls = streamed_tool_calls(chunks)
+    assert calls[0]["name"] == "get_weather" and calls[0]["id"].startswith("call_")
+    assert json.loads(calls[0]["arguments"]) == {"query": "rain?"}
+    assert finish_reasons(chunks) == ["tool_calls"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.prompt_tokens == 1
+
+    legacy = chat("rain?", functions=[WEATHER_TOOL["function"]])
+    chunks = await collect(ernie.stream(legacy, channel))
+    assert streamed_function_call(chunks)["name"] == "get_weather"
+    assert finish_reasons(chunks) == ["function_call"]
+
+
+async def test_tool_choice_none_sends_no_functions(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    result = await ernie.complete(chat("hi", tools=[WEATHER_TOOL], tool_choice="none"), channel)
+    assert "functions" not in fake.chat_requests[-1]
+    assert result.choices[0].message.content == "You said: hi"
+
+
+@pytest.mark.parametrize(
+    ("word", "status", "code", "retryable"),
+    [
+        ("ERNIE_RATE_LIMIT", 429, "ernie_18", True),
+        ("ERNIE_BUSY", 502, "ernie_336100", True),
+    ],
+)
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_error_codes_in_200_bodies_map_to_statuses(
+    ernie: ErnieProvider,
+    fake: FakeErnie,
+    channel: ChannelConfig,
+    word: str,
+    status: int,
+    code: str,
+    retryable: bool,
+    streaming: bool,
+) -> None:
+    with pytest.raises(UpstreamError) as info:
+        if streaming:
+            await collect(ernie.stream(chat(f"please {word}"), channel))
+        else:
+            await ernie.complete(chat(f"please {word}"), channel)
+    assert (info.value.status, info.value.code, info.value.retryable) == (status, code, retryable)
+
+
+async def test_parameter_error_is_a_client_error(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    with pytest.raises(UpstreamError) as info:
+        await ernie.complete(chat("hi", max_tokens=5000), channel)
+    assert (info.value.status, info.value.code, info.value.retryable) == (
+        400,
+        "ernie_336003",
+        False,
+    )
+    assert "max_output_tokens" in info.value.message
+
+
+async def test_unknown_endpoint_is_not_found(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    with pytest.raises(UpstreamError) as info:
+        await ernie.complete(chat("hi"), channel.model_copy(update={"upstream_model": "nope"}))
+    assert (info.value.status, info.value.code) == (404, "ernie_3")
+
+
+async def test_garbage_body_is_malformed(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    with pytest.raises(UpstreamError) as info:
+        await ernie.complete(chat("ERNIE_GARBAGE now"), channel)
+    assert info.value.status == 502 and info.value.retryable
+
+
+@pytest.mark.parametrize("word", ["ERNIE_GARBAGE", "ERNIE_DROP"])
+async def test_broken_stream_fails_after_output_without_retry(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig, word: str
+) -> None:
+    received = []
+    with pytest.raises(UpstreamError) as info:
+        async for chunk in ernie.stream(chat(f"{word} in the middle"), channel):
+            received.append(chunk)
+    assert streamed_text(received) == "You said:"
+    assert info.value.status == 502 and not info.value.retryable
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"n": 2},
+        {"logprobs": True},
+        {"tools": [WEATHER_TOOL], "tool_choice": "required"},
+        {"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}],
+                }
+            ]
+        },
+    ],
+)
+async def test_unsupported_features_are_refused_before_calling(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig, fields: dict[str, Any]
+) -> None:
+    with pytest.raises(UpstreamError) as info:
+        await ernie.complete(chat("hi", **fields), channel)
+    assert info.value.status == 400 and info.value.retryable
+    assert info.value.code == "unsupported_by_channel"
+    assert fake.token_requests == 0
+
+
+async def test_unreachable_upstream_is_retryable(ernie: ErnieProvider) -> None:
+    dead = ChannelConfig(
+        provider="ernie",
+        base_url=f"http://127.0.0.1:{free_port()}",
+        options={"ak": "a", "sk": "b"},
+        connect_timeout=1,
+    )
+    with pytest.raises(UpstreamError) as info:
+        await ernie.complete(chat("hi"), dead)
+    assert info.value.status == 502 and info.value.retryable
+
+
+def test_registry_builds_the_ernie_provider(deps: ProviderDeps) -> None:
+    assert isinstance(ProviderRegistry(deps).get("ernie"), ErnieProvider)
