@@ -15,9 +15,9 @@ from tests.fakes.server import serve_asgi
 
 @pytest.fixture(scope="session")
 def openai_app() -> Any:
-    from tests.fakes import openai_upstream
+    from tests.fakes.openai_upstream import create_app
 
-    return openai_upstream.create_app()
+    return create_app()
 
 
 @pytest.fixture(scope="session")
@@ -28,9 +28,9 @@ def openai_url(openai_app: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def anthropic_app() -> Any:
-    from tests.fakes import anthropic
+    from tests.fakes.anthropic import create_app
 
-    return anthropic.create_app()
+    return create_app()
 
 
 @pytest.fixture(scope="session")
@@ -41,9 +41,9 @@ def anthropic_url(anthropic_app: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def gemini_app() -> Any:
-    from tests.fakes import gemini
+    from tests.fakes.gemini import create_app
 
-    return gemini.create_app()
+    return create_app()
 
 
 @pytest.fixture(scope="session")

@@ -263,3 +263,6 @@ class OpenAICompatProvider:
             raise malformed(VENDOR, "the stream ended before the completion finished")
         if usage is not None and last is not None:
             yield last.model_copy(update={"choices": [], "usage": usage})
+
+    async def aclose(self) -> None:
+        """The HTTP client is shared and closed by its owner."""

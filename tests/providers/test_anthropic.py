@@ -1,0 +1,257 @@
+"""The Anthropic adapter against a fake Messages API that validates like the real one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from modelport.protocol.chat import ChatCompletionRequest
+from modelport.providers.anthropic import AnthropicProvider
+from modelport.providers.anthropic.convert import messages_to_claude
+from modelport.providers.base import ProviderDeps
+from modelport.providers.errors import UpstreamError
+from modelport.settings import ChannelConfig
+
+from .helpers import (
+    WEATHER_TOOL,
+    chat,
+    collect,
+    finish_reasons,
+    streamed_function_call,
+    streamed_text,
+    streamed_tool_calls,
+)
+
+
+@pytest.fixture
+def provider(deps: ProviderDeps) -> AnthropicProvider:
+    return AnthropicProvider(deps)
+
+
+@pytest.fixture
+def channel(anthropic_url: str) -> ChannelConfig:
+    return ChannelConfig(
+        provider="anthropic",
+        base_url=anthropic_url,
+        api_keys=["sk-ant-test-1", "sk-ant-test-2"],
+        upstream_model="claude-fake",
+        read_timeout=5,
+    )
+
+
+def last(app: Any) -> dict[str, Any]:
+    record: dict[str, Any] = app.state.requests[-1]
+    return record
+
+
+async def test_complete_text_and_request_shape(
+    provider: AnthropicProvider, channel: ChannelConfig, anthropic_app: Any
+) -> None:
+    request = ChatCompletionRequest.model_validate(
+        {
+            "model": "public",
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "developer", "content": "Answer in English."},
+                {"role": "user", "content": "hello"},
+                {"role": "user", "content": [{"type": "text", "text": "there"}]},
+            ],
+            "top_k": 5,
+            "temperature": 0.5,
+            "user": "u-1",
+        }
+    )
+    result = await provider.complete(request, channel)
+    assert result.choices[0].message.content == "Echo: hello there"
+    assert result.choices[0].finish_reason == "stop"
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (7, 3)
+    sent = last(anthropic_app)
+    assert sent["headers"]["anthropic-version"] == "2023-06-01"
+    body = sent["body"]
+    assert body["system"] == "Be brief.\n\nAnswer in English."
+    assert body["model"] == "claude-fake" and body["max_tokens"] == 4096
+    assert body["top_k"] == 5 and body["metadata"] == {"user_id": "u-1"}
+    assert len(body["messages"]) == 1  # the two user turns were merged
+
+
+async def test_stream_text(provider: AnthropicProvider, channel: ChannelConfig) -> None:
+    chunks = await collect(provider.stream(chat("stream this now", stream=True), channel))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert streamed_text(chunks) == "Echo: stream this now"
+    assert finish_reasons(chunks) == ["stop"]
+    usage = chunks[-1].usage
+    assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (3, 4)
+
+
+async def test_max_tokens_and_stop_sequences(
+    provider: AnthropicProvider, channel: ChannelConfig, anthropic_app: Any
+) -> None:
+    cut = await provider.complete(chat("a b c d", max_completion_tokens=2), channel)
+    assert cut.choices[0].message.content == "Echo: a"
+    assert cut.choices[0].finish_reason == "length"
+    chunks = await collect(provider.stream(chat("a b END c", stop=["END"]), channel))
+    assert last(anthropic_app)["body"]["stop_sequences"] == ["END"]
+    assert streamed_text(chunks) == "Echo: a b "
+    assert finish_reasons(chunks) == ["stop"]
+
+
+async def test_tools_complete(
+    provider: AnthropicProvider, channel: ChannelConfig, anthropic_app: Any
+) -> None:
+    result = await provider.complete(chat("call weather", tools=[WEATHER_TOOL]), channel)
+    choice = result.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content == "Let me check."
+    assert choice.message.tool_calls is not None
+    call = choice.message.tool_calls[0]
+    assert (call.id, call.function.name) == ("toolu_fake0", "get_weather")
+    assert json.loads(call.function.arguments)["query"] == "call weather"
+    tool = last(anthropic_app)["body"]["tools"][0]
+    assert tool["input_schema"] == WEATHER_TOOL["function"]["parameters"]  # type: ignore[index]
+    assert last(anthropic_app)["body"]["tool_choice"] == {"type": "auto"}
+
+
+async def test_streamed_tool_calls_reassemble(
+    provider: AnthropicProvider, channel: ChannelConfig
+) -> None:
+    request = chat("call it twice", tools=[WEATHER_TOOL], stream=True)
+    chunks = await collect(provider.stream(request, channel))
+    calls = streamed_tool_calls(chunks)
+    assert sorted(calls) == [0, 1]  # block indexes 1 and 2 become tool call indexes 0 and 1
+    assert [calls[i]["id"] for i in (0, 1)] == ["toolu_fake0", "toolu_fake1"]
+    assert json.loads(calls[1]["arguments"]) == {
+        "query": "call it twice",
+        "unit": "celsius",
+        "limit": 4,
+    }
+    assert streamed_text(chunks) == "Let me check."
+    assert finish_reasons(chunks) == ["tool_calls"]
+
+
+async def test_tool_round_trip(provider: AnthropicProvider, channel: ChannelConfig) -> None:
+    request = ChatCompletionRequest.model_validate(
+        {
+            "model": "public",
+            "tools": [WEATHER_TOOL],
+            "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+            "parallel_tool_calls": False,
+            "messages": [
+                {"role": "user", "content": "weather?"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "toolu_a",
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": '{"q": 1}'},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "toolu_a", "content": "sunny 21C"},
+            ],
+        }
+    )
+    result = await provider.complete(request, channel)
+    assert result.choices[0].message.content == "Result: sunny 21C"
+
+
+def test_tool_choice_and_legacy_conversion() -> None:
+    system, turns = messages_to_claude(
+        chat(
+            "x",
+            messages=[
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}},
+                {"role": "function", "name": "f", "content": "done"},
+                {"role": "user", "content": "and?"},
+            ],
+        ).messages
+    )
+    assert system is None
+    assert [t["role"] for t in turns] == ["user", "assistant", "user"]
+    assert turns[1]["content"][0] == {"type": "tool_use", "id": "call_1", "name": "f", "input": {}}
+    assert turns[2]["content"][0] == {
+        "type": "tool_result",
+        "tool_use_id": "call_1",
+        "content": "done",
+    }
+    assert turns[2]["content"][1] == {"type": "text", "text": "and?"}
+
+
+async def test_legacy_functions(
+    provider: AnthropicProvider, channel: ChannelConfig, anthropic_app: Any
+) -> None:
+    functions = [WEATHER_TOOL["function"]]
+    result = await provider.complete(chat("call twice", functions=functions), channel)
+    assert result.choices[0].finish_reason == "function_call"
+    assert result.choices[0].message.function_call is not None
+    assert last(anthropic_app)["body"]["tool_choice"]["disable_parallel_tool_use"] is True
+    chunks = await collect(provider.stream(chat("call", functions=functions), channel))
+    assert streamed_function_call(chunks)["arguments"]["unit"] == "celsius"
+    assert finish_reasons(chunks) == ["function_call"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"n": 2}, "n"),
+        ({"logprobs": True}, "logprobs"),
+        ({"response_format": {"type": "json_object"}}, "response_format"),
+        ({"presence_penalty": 0.5}, "presence_penalty"),
+    ],
+)
+async def test_refuses_unsupported(
+    provider: AnthropicProvider, channel: ChannelConfig, fields: dict[str, Any], param: str
+) -> None:
+    with pytest.raises(UpstreamError) as info:
+        await provider.complete(chat("hi", **fields), channel)
+    assert (info.value.status, info.value.param) == (400, param)
+    assert info.value.code == "unsupported_parameter" and not info.value.retryable
+
+
+async def test_auth_failure(provider: AnthropicProvider, channel: ChannelConfig) -> None:
+    with pytest.raises(UpstreamError) as info:
+        bad = ChannelConfig(provider="anthropic", base_url=channel.base_url, api_key="nope")
+        await provider.complete(chat("hi"), bad)
+    assert info.value.message == "invalid x-api-key"
+    assert info.value.code == "upstream_auth_failed" and not info.value.retryable
+
+
+async def test_upstream_validation_error_surfaces(
+    provider: AnthropicProvider, channel: ChannelConfig
+) -> None:
+    with pytest.raises(UpstreamError) as info:
+        await provider.complete(chat("hi", temperature=1.5), channel)
+    assert info.value.status == 400 and "temperature" in info.value.message
+    assert not info.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "code"),
+    [
+        ("429", 429, "rate_limit_exceeded"),
+        ("500", 502, "upstream_error"),
+        ("529", 502, "upstream_overloaded"),
+        ("garbage", 502, "upstream_malformed_response"),
+        ("reset", 502, "upstream_unreachable"),
+    ],
+)
+async def test_retryable_failures(
+    provider: AnthropicProvider, channel: ChannelConfig, fault: str, status: int, code: str
+) -> None:
+    with pytest.raises(UpstreamError) as info:
+        await provider.complete(chat(f"FAULT:{fault}"), channel)
+    assert (info.value.status, info.value.code, info.value.retryable) == (status, code, True)
+
+
+@pytest.mark.parametrize("fault", ["truncate", "garbage", "reset", "stream-overloaded"])
+async def test_broken_streams(
+    provider: AnthropicProvider, channel: ChannelConfig, fault: str
+) -> None:
+    stream = provider.stream(chat(f"FAULT:{fault}", stream=True), channel)
+    with pytest.raises(UpstreamError) as info:
+        await collect(stream)
+    assert info.value.status >= 500 and not info.value.retryable  # message_start was yielded
