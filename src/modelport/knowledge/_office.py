@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
-import logging
 import re
 import zipfile
+from typing import TYPE_CHECKING
 
 from ._text_formats import clean_text
 from .document import Segment
 from .errors import ParseError, UnsupportedFileType
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 # Caps on a DOCX's unpacked size: a few KB of zip can inflate to gigabytes (zip bomb).
 DOCX_MAX_UNPACKED_BYTES = 64 * 1024 * 1024
@@ -22,8 +25,6 @@ def read_pdf(data: bytes) -> list[Segment]:
     import pypdf  # lazy: parsing libraries load only when a file of that type arrives
     from pypdf.errors import PyPdfError
 
-    # pypdf logs every repair it attempts; those are noise once we report the failure.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not _unlock(reader):
@@ -43,12 +44,11 @@ def read_pdf(data: bytes) -> list[Segment]:
     return segments
 
 
-def _unlock(reader: object) -> bool:
+def _unlock(reader: PdfReader) -> bool:
     """Open PDFs that are 'encrypted' with an empty user password, as many generated ones are."""
-    from pypdf import PasswordType, PdfReader
+    from pypdf import PasswordType
     from pypdf.errors import DependencyError
 
-    assert isinstance(reader, PdfReader)
     try:
         return reader.decrypt("") != PasswordType.NOT_DECRYPTED
     except DependencyError as exc:
