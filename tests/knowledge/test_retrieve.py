@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import numpy as np
@@ -132,3 +133,11 @@ def test_rrf_rewards_agreement_between_rankings() -> None:
     assert [c.chunk_id for c, _ in fuse([[_hit(2), _hit(1)], [_hit(1), _hit(2)]])] == [1, 2]
     with pytest.raises(ValueError):
         RetrievalConfig(candidates=0)
+
+
+async def test_concurrent_retrievals_from_worker_threads(retriever: Retriever) -> None:
+    questions = ["一年有几天年假？", "What is the deadline to claim travel expenses?"] * 4
+    results = await asyncio.gather(
+        *(asyncio.to_thread(retriever.retrieve, q, ["kb-hr"], top_k=1) for q in questions)
+    )
+    assert [r[0].file_id for r in results] == ["file-hb", "file-pol"] * 4
