@@ -1,0 +1,5 @@
+"""iFlytek Spark (chat over WebSocket) channel adapter."""
+
+from .adapter import SparkProvider
+
+__all__ = ["SparkProvider"]
