@@ -236,7 +236,7 @@ async def test_upstream_validation_error_surfaces(
         ("500", 502, "upstream_error"),
         ("529", 502, "upstream_overloaded"),
         ("garbage", 502, "upstream_malformed_response"),
-        ("reset", 502, "upstream_unreachable"),
+        ("reset", 502, "upstream_connection_error"),
     ],
 )
 async def test_retryable_failures(

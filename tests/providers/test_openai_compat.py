@@ -231,4 +231,4 @@ async def test_reset_and_unreachable(
     )
     with pytest.raises(UpstreamError) as unreachable:
         await collect(provider.stream(chat("hi"), gone))
-    assert unreachable.value.code == "upstream_unreachable" and unreachable.value.retryable
+    assert unreachable.value.code == "upstream_connection_error" and unreachable.value.retryable

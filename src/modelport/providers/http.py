@@ -100,8 +100,8 @@ def transport_error(exc: httpx.HTTPError, vendor: str) -> UpstreamError:
         )
     return UpstreamError(
         502,
-        f"{vendor} connection failed: {type(exc).__name__}: {exc}",
-        code="upstream_unreachable",
+        f"{vendor} connection error: {type(exc).__name__}: {exc}",
+        code="upstream_connection_error",
         retryable=True,
     )
 
