@@ -145,6 +145,8 @@ def test_kind_detected_from_content_without_a_name(make_pdf: Callable[..., bytes
     assert detect_kind(make_pdf(["x"]), "upload") is FileKind.PDF
     assert detect_kind(b"<!DOCTYPE html><p>x</p>", "upload") is FileKind.HTML
     assert detect_kind("纯文本".encode(), "upload") is FileKind.TEXT
+    assert detect_kind(b"junk\n" + make_pdf(["x"]), "upload") is FileKind.PDF
+    assert detect_kind(b"How to read %PDF-1.7 headers", "notes.txt") is FileKind.TEXT
 
 
 def test_empty_file_raises_parse_error() -> None:

@@ -116,8 +116,7 @@ def _declared_kind(filename: str, content_type: str | None) -> FileKind | None:
 
 def _sniff(data: bytes) -> FileKind | None:
     """PDF or DOCX by signature, None for text; anything else binary is unsupported."""
-    # PDF readers accept the header anywhere in the first KB, after junk some generators emit.
-    if b"%PDF-" in data[:1024]:
+    if _is_pdf(data):
         return FileKind.PDF
     if data.startswith(b"PK\x03\x04"):
         if _office.is_docx_zip(data):
@@ -130,6 +129,14 @@ def _sniff(data: bytes) -> FileKind | None:
     if b"\x00" in data[:8192] and not utf16:
         raise UnsupportedFileType("unsupported binary file")
     return None
+
+
+def _is_pdf(data: bytes) -> bool:
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF-"):
+        return True
+    # Readers also accept the header later in the first KB, after junk some generators emit;
+    # requiring the end marker too keeps a text file that mentions "%PDF-" from counting.
+    return b"%PDF-" in data[:1024] and b"%%EOF" in data[-2048:]
 
 
 def _looks_like_html(data: bytes) -> bool:
