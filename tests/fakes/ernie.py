@@ -5,7 +5,7 @@ arrive as `error_code`/`error_msg` inside an HTTP 200 body (also for `stream: tr
 must alternate user|function / assistant with an odd count, `temperature` must lie in (0, 1], and
 streamed `usage` is cumulative. Magic words in the last message make it misbehave:
 ERNIE_RATE_LIMIT (error 18), ERNIE_BUSY (336100), ERNIE_GARBAGE (a non-JSON body or event),
-ERNIE_DROP (the stream stops before `is_end`).
+ERNIE_DROP (the stream stops before `is_end`), ERNIE_UNSAFE (`need_clear_history`, no answer).
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ class FakeErnie:
         if "ERNIE_GARBAGE" in last and not body.get("stream"):
             return Response("<html>502 Bad Gateway</html>", media_type="text/html")
         answer = _answer(body)
+        if "ERNIE_UNSAFE" in last:
+            answer = _Answer([], answer.prompt_tokens, unsafe=True)
         if body.get("stream"):
             return StreamingResponse(_events(answer, last), media_type="text/event-stream")
         return JSONResponse(answer.whole())
@@ -163,6 +165,7 @@ class _Answer:
     prompt_tokens: int
     truncated: bool = False
     function_call: dict[str, str] | None = None
+    unsafe: bool = False
 
     def finish(self) -> str:
         if self.function_call:
@@ -183,10 +186,12 @@ class _Answer:
             "created": int(time.time()),
             "result": " ".join(self.words),
             "is_truncated": self.truncated,
-            "need_clear_history": False,
+            "need_clear_history": self.unsafe,
             "finish_reason": self.finish(),
             "usage": self.usage(len(self.words)),
         }
+        if self.unsafe:
+            out["ban_round"] = -1
         if self.function_call:
             out["function_call"] = self.function_call
         return out
@@ -237,7 +242,7 @@ async def _events(answer: _Answer, prompt: str) -> AsyncIterator[bytes]:
             "is_end": is_end,
             "is_truncated": answer.truncated and is_end,
             "result": (" " if n else "") + " ".join(piece),
-            "need_clear_history": False,
+            "need_clear_history": answer.unsafe,
             "finish_reason": answer.finish() if is_end else "normal",
             "usage": answer.usage(sent),  # cumulative, as Baidu sends it
         }

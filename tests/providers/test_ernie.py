@@ -324,14 +324,36 @@ async def test_error_codes_in_200_bodies_map_to_statuses(
 async def test_parameter_error_is_a_client_error(
     ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
 ) -> None:
+    await ernie.complete(chat("hi", max_tokens=5000), channel)
+    assert fake.chat_requests[-1]["max_output_tokens"] == 2048  # lowered to the model's cap
+    options = {**channel.options, "max_output_tokens_cap": 8192}
     with pytest.raises(UpstreamError) as info:
-        await ernie.complete(chat("hi", max_tokens=5000), channel)
-    assert (info.value.status, info.value.code, info.value.retryable) == (
-        400,
-        "ernie_336003",
-        False,
-    )
-    assert "max_output_tokens" in info.value.message
+        await ernie.complete(
+            chat("hi", max_tokens=5000), channel.model_copy(update={"options": options})
+        )
+    error = info.value
+    assert (error.status, error.code, error.retryable) == (400, "ernie_336003", False)
+    assert "max_output_tokens" in error.message
+
+
+async def test_concurrent_requests_share_one_token_request(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    results = await asyncio.gather(*(ernie.complete(chat(f"q{i}"), channel) for i in range(5)))
+    assert [r.choices[0].message.content for r in results] == [f"You said: q{i}" for i in range(5)]
+    assert fake.token_requests == 1
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_unsafe_input_finishes_as_content_filter(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig, streaming: bool
+) -> None:
+    request = chat("ERNIE_UNSAFE words")
+    if streaming:
+        reasons = finish_reasons(await collect(ernie.stream(request, channel)))
+    else:
+        reasons = [(await ernie.complete(request, channel)).choices[0].finish_reason or ""]
+    assert reasons == ["content_filter"]
 
 
 async def test_unknown_endpoint_is_not_found(

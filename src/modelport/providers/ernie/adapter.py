@@ -50,6 +50,8 @@ ENDPOINTS = {
     "ernie-bot-turbo": "eb-instant",
     "ernie-speed-8k": "ernie_speed",
 }
+# ERNIE-3.5/4.0 8K models take at most 2048; options.max_output_tokens_cap changes it.
+MAX_OUTPUT_TOKENS_CAP = 2048
 M = TypeVar("M", ErnieChatResponse, ErnieErrorBody, ErnieTokenResponse)
 # Refresh once this share of a token's lifetime has passed, well before Baidu expires it.
 REFRESH_AT = 0.9
@@ -113,7 +115,7 @@ class ErnieProvider:
     async def complete(
         self, request: ChatCompletionRequest, channel: ChannelConfig
     ) -> ChatCompletion:
-        body = openai_to_ernie(request, stream=False).body()
+        body = _ernie_body(request, channel, stream=False)
         stale: str | None = None
         for attempt in range(2):
             token = await self._token(channel, stale)
@@ -146,7 +148,7 @@ class ErnieProvider:
     async def _stream(
         self, request: ChatCompletionRequest, channel: ChannelConfig
     ) -> AsyncIterator[ChatCompletionChunk]:
-        body = openai_to_ernie(request, stream=True).body()
+        body = _ernie_body(request, channel, stream=True)
         stale: str | None = None
         for attempt in range(2):
             token = await self._token(channel, stale)
@@ -211,6 +213,13 @@ async def _ernie_events_to_chunks(
     raise UpstreamError(
         502, "ERNIE stream ended before is_end", code="upstream_truncated", retryable=True
     )
+
+
+def _ernie_body(
+    request: ChatCompletionRequest, channel: ChannelConfig, *, stream: bool
+) -> dict[str, Any]:
+    cap = int(channel.options.get("max_output_tokens_cap", MAX_OUTPUT_TOKENS_CAP))
+    return openai_to_ernie(request, stream=stream, max_output_cap=cap).body()
 
 
 def _credentials(channel: ChannelConfig) -> tuple[str, str]:

@@ -45,7 +45,10 @@ def unsupported(what: str) -> UpstreamError:
     )
 
 
-def openai_to_ernie(request: ChatCompletionRequest, *, stream: bool) -> ErnieChatRequest:
+def openai_to_ernie(
+    request: ChatCompletionRequest, *, stream: bool, max_output_cap: int = 2048
+) -> ErnieChatRequest:
+    """`max_output_cap`: the model's limit (2048 for the 8K models); a larger ask is lowered."""
     _refuse_unsupported(request)
     system, messages = ernie_messages(request.messages)
     functions = None
@@ -66,7 +69,9 @@ def openai_to_ernie(request: ChatCompletionRequest, *, stream: bool) -> ErnieCha
         temperature=_ernie_temperature(request.temperature),
         top_p=request.top_p,
         penalty_score=_penalty_score(request),
-        max_output_tokens=max(2, limit) if (limit := request.output_limit()) else None,
+        max_output_tokens=min(max(2, limit), max_output_cap)
+        if (limit := request.output_limit())
+        else None,
         stop=list(request.stop) if request.stop else None,
         user_id=request.user,
         response_format="json_object" if fmt is not None and fmt.type == "json_object" else None,
