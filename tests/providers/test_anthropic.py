@@ -9,7 +9,7 @@ import pytest
 
 from modelport.protocol.chat import ChatCompletionRequest
 from modelport.providers.anthropic import AnthropicProvider
-from modelport.providers.anthropic.convert import messages_to_claude
+from modelport.providers.anthropic.convert import messages_to_claude, request_to_claude
 from modelport.providers.base import ProviderDeps
 from modelport.providers.errors import UpstreamError
 from modelport.settings import ChannelConfig
@@ -255,3 +255,70 @@ async def test_broken_streams(
     with pytest.raises(UpstreamError) as info:
         await collect(stream)
     assert info.value.status >= 500 and not info.value.retryable  # message_start was yielded
+
+
+def test_images_tool_choice_none_and_parallel_results() -> None:
+    pixel = "data:image/png;base64,iVBORw0KGgo="
+    request = chat(
+        "x",
+        tools=[WEATHER_TOOL],
+        tool_choice="none",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "look"},
+                    {"type": "image_url", "image_url": {"url": pixel}},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": "Checking both.",
+                "tool_calls": [
+                    {"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+                    {"id": "t2", "type": "function", "function": {"name": "f", "arguments": ""}},
+                ],
+            },
+            {"role": "tool", "tool_call_id": "t1", "content": "one"},
+            {"role": "tool", "tool_call_id": "t2", "content": "two"},
+        ],
+    )
+    body = request_to_claude(request, ChannelConfig(provider="anthropic"), stream=False)
+    assert body["tool_choice"] == {"type": "none"}
+    user, assistant, results = body["messages"]
+    assert user["content"][1]["source"] == {
+        "type": "base64",
+        "media_type": "image/png",
+        "data": "iVBORw0KGgo=",
+    }
+    assert user["content"][2]["source"] == {"type": "url", "url": "https://example.com/a.png"}
+    assert [b["type"] for b in assistant["content"]] == ["text", "tool_use", "tool_use"]
+    assert assistant["content"][2]["input"] == {}
+    assert [b["tool_use_id"] for b in results["content"]] == ["t1", "t2"]
+
+
+def test_invalid_tool_arguments_are_a_client_error() -> None:
+    request = chat(
+        "x",
+        messages=[
+            {"role": "user", "content": "go"},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{"}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "t1", "content": "one"},
+        ],
+    )
+    with pytest.raises(UpstreamError) as info:
+        request_to_claude(request, ChannelConfig(provider="anthropic"), stream=False)
+    assert (info.value.status, info.value.param) == (400, "messages[1]")
+
+
+async def test_channel_without_key(provider: AnthropicProvider, channel: ChannelConfig) -> None:
+    keyless = ChannelConfig(provider="anthropic", base_url=channel.base_url)
+    with pytest.raises(UpstreamError) as info:
+        await collect(provider.stream(chat("hi"), keyless))
+    assert info.value.code == "channel_misconfigured" and info.value.retryable

@@ -77,8 +77,8 @@ async def test_unknown_fields_and_extra_body_pass_through(
         tools=[WEATHER_TOOL],
         tool_choice="auto",
         seed=7,
+        messages=[{"role": "user", "content": "hi", "cache_control": {"type": "ephemeral"}}],
     )
-    request.messages[0].__pydantic_extra__ = {"cache_control": {"type": "ephemeral"}}
     await provider.complete(request, channel)
     body = last_body(openai_app)
     assert body["repetition_penalty"] == 1.1

@@ -181,7 +181,10 @@ async def open_sse(
 
 
 async def guard_stream(chunks: AsyncIterator[T], vendor: str) -> AsyncIterator[T]:
-    """Make a stream's failures honest: once something was yielded, nothing is retryable."""
+    """Make a stream's failures honest: once something was yielded, nothing is retryable.
+
+    Closing this stream (a client went away) closes the upstream request at once.
+    """
     yielded = False
     try:
         async for chunk in chunks:
@@ -195,3 +198,7 @@ async def guard_stream(chunks: AsyncIterator[T], vendor: str) -> AsyncIterator[T
         error = transport_error(exc, vendor)
         error.retryable = not yielded
         raise error from None
+    finally:
+        close = getattr(chunks, "aclose", None)  # async generators hold the upstream response
+        if close is not None:
+            await close()
