@@ -61,12 +61,18 @@ class ModelConfig(BaseModel):
 class EngineSettings(BaseModel):
     """The embedded llama.cpp engine."""
 
+    # One stream decodes one token per step: on small machines one thread is fastest (the
+    # server needs the other core). Batches of several streams use every core.
     n_threads: int = Field(default_factory=lambda: 1 if (os.cpu_count() or 1) <= 2 else 4, ge=1)
+    n_threads_batch: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     slots: int = Field(default=8, ge=1, le=64)
-    context_per_slot: int = Field(default=2048, ge=256)
+    # The KV cache holds slots * context_per_slot tokens in all, shared by whoever needs it.
+    context_per_slot: int = Field(default=1024, ge=256)
     batch_size: int = Field(default=512, ge=32)
     max_queue: int = Field(default=64, ge=0)
     default_max_tokens: int = Field(default=512, ge=1)
+    default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    default_top_p: float = Field(default=0.95, gt=0.0, le=1.0)
 
 
 def default_gguf_path() -> str:

@@ -38,6 +38,9 @@ class ProviderRegistry:
             self._instances[name] = provider
         return provider
 
+    def instances(self) -> list[Provider]:
+        return list(self._instances.values())
+
     async def aclose(self) -> None:
         for provider in self._instances.values():
             await provider.aclose()

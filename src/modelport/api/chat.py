@@ -1,0 +1,36 @@
+"""POST /v1/chat/completions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from ..protocol.chat import ChatCompletionRequest
+from ..protocol.chat_response import ChatCompletion
+from ..protocol.errors import ErrorResponse
+from .deps import KeyDep, ServicesDep, caller_of
+from .sse_response import SSEResponse
+
+router = APIRouter()
+
+
+@router.post(
+    "/v1/chat/completions",
+    response_model=ChatCompletion,
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        400: {"model": ErrorResponse},
+        401: {"model": ErrorResponse},
+        404: {"model": ErrorResponse},
+        413: {"model": ErrorResponse},
+        429: {"model": ErrorResponse},
+        503: {"model": ErrorResponse},
+    },
+)
+async def create_chat_completion(
+    body: ChatCompletionRequest, request: Request, key: KeyDep, services: ServicesDep
+) -> Response:
+    caller = caller_of(request, key)
+    if body.stream:
+        return SSEResponse(await services.chat.open_stream(body, caller))
+    completion = await services.chat.complete(body, caller)
+    return Response(completion.model_dump_json(), media_type="application/json")

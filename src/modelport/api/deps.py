@@ -1,0 +1,54 @@
+"""FastAPI dependencies: the app's services and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ..accounting.keys import KeyRecord
+from ..chat.service import Caller
+from ..protocol.errors import APIError
+from ..services import Services
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise APIError(
+            401,
+            "You didn't provide an API key. Provide it in the Authorization header "
+            "(Authorization: Bearer YOUR_KEY).",
+            code="missing_api_key",
+        )
+    if scheme.lower() != "bearer" or not token.strip():
+        raise APIError(
+            401, "The Authorization header must be 'Bearer YOUR_KEY'.", code="invalid_api_key"
+        )
+    return token.strip()
+
+
+async def require_key(request: Request, services: ServicesDep) -> KeyRecord:
+    raw = _bearer(request)
+    record = await services.keys.authenticate(raw)
+    if record is None:
+        shown = raw[:3] + "*" * 4 + raw[-4:] if len(raw) > 8 else "****"
+        raise APIError(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
+    request.state.key = record
+    return record
+
+
+KeyDep = Annotated[KeyRecord, Depends(require_key)]
+
+
+def caller_of(request: Request, key: KeyRecord) -> Caller:
+    return Caller(key_id=key.id, owner=key.owner, request_id=request.state.request_id)

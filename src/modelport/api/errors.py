@@ -1,0 +1,87 @@
+"""Every failure leaves as the OpenAI error envelope, with the right status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from ..protocol.errors import APIError
+
+log = logging.getLogger("modelport.api")
+
+_STATUS_TYPES = {
+    401: "invalid_request_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    429: "rate_limit_exceeded",
+}
+
+
+def error_response(error: APIError) -> JSONResponse:
+    return JSONResponse(
+        error.body().model_dump(), status_code=error.status, headers=error.headers or None
+    )
+
+
+def _param(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # Pydantic names union members in the path (e.g. "str", "function-after[...]"): drop them.
+    parts = [p for p in parts if not (p.endswith("]") or p in ("str", "list[...]"))]
+    return ".".join(parts) or None
+
+
+def validation_error(exc: RequestValidationError) -> APIError:
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        return APIError(
+            400,
+            "We could not parse the JSON body of your request: "
+            f"{first.get('ctx', {}).get('error', 'invalid JSON')}.",
+            code="invalid_json",
+        )
+    if first.get("type") == "model_attributes_type" or first.get("loc") == ("body",):
+        return APIError(400, "The request body must be a JSON object.", code="invalid_json")
+    param = _param(tuple(first.get("loc", ())))
+    message = str(first.get("msg", "invalid request"))
+    if param:
+        message = f"Invalid value for '{param}': {message}"
+    return APIError(400, message, param=param, code="invalid_value")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, APIError)
+        return error_response(exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(validation_error(exc))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        kind = _STATUS_TYPES.get(exc.status_code, "invalid_request_error")
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404:
+            message = f"Unknown request URL: {request.method} {request.url.path}."
+        return error_response(
+            APIError(exc.status_code, message, type=kind, headers=dict(exc.headers or {}))
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(
+            APIError(500, "The server had an error processing your request.", type="server_error")
+        )
+
+    app.add_exception_handler(APIError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

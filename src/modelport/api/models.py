@@ -1,0 +1,25 @@
+"""GET /v1/models and /v1/models/{id}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..protocol.errors import ErrorResponse
+from ..protocol.models import ModelCard, ModelList
+from .deps import KeyDep, ServicesDep
+
+router = APIRouter()
+
+
+@router.get("/v1/models", response_model=ModelList, responses={401: {"model": ErrorResponse}})
+async def list_models(key: KeyDep, services: ServicesDep) -> ModelList:
+    return services.catalogue.cards()
+
+
+@router.get(
+    "/v1/models/{model_id:path}",
+    response_model=ModelCard,
+    responses={401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
+)
+async def get_model(model_id: str, key: KeyDep, services: ServicesDep) -> ModelCard:
+    return services.catalogue.card(model_id)

@@ -1,0 +1,39 @@
+"""The app factory: wiring only."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from . import __version__
+from .api import chat, health, models
+from .api.body_limit import BodyLimitMiddleware
+from .api.errors import install_error_handlers
+from .api.request_id import RequestIdMiddleware
+from .services import build_services
+from .settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        app.state.services = services
+        logging.getLogger("modelport").info("modelport ready")
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    app = FastAPI(title="modelport", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    for module in (chat, models, health):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

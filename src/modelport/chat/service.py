@@ -1,0 +1,116 @@
+"""The chat service: resolve the model, pick a channel, call the provider, account for it."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from ..accounting.usage import UsageEntry, UsageLedger
+from ..protocol.chat import ChatCompletionRequest
+from ..protocol.chat_response import ChatCompletion, Usage, completion_id
+from ..protocol.errors import APIError
+from ..providers.errors import UpstreamError
+from ..providers.registry import ProviderRegistry
+from ..routing.catalogue import Catalogue
+from ..routing.router import ChannelRouter
+from ..settings import ChannelConfig, ModelConfig
+from .stream import ChatStream
+
+log = logging.getLogger("modelport.chat")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: the authenticated key and the request's id."""
+
+    key_id: str
+    owner: str
+    request_id: str
+
+
+class ChatService:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        providers: ProviderRegistry,
+        ledger: UsageLedger,
+        router: ChannelRouter | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.providers = providers
+        self.ledger = ledger
+        self.router = router or ChannelRouter()
+
+    async def complete(self, request: ChatCompletionRequest, caller: Caller) -> ChatCompletion:
+        model = self.catalogue.resolve(request.model)
+        started = time.perf_counter()
+        channel = self._channels(model)[0]
+        try:
+            response = await self.providers.get(channel.provider).complete(request, channel)
+        except APIError as exc:
+            await self._record(caller, model, channel, None, started, exc.status, exc.code, False)
+            raise
+        response.id = completion_id()
+        response.model = model.name
+        await self._record(caller, model, channel, response.usage, started, 200, None, False)
+        return response
+
+    async def open_stream(self, request: ChatCompletionRequest, caller: Caller) -> ChatStream:
+        """Start a stream; failures before its first chunk raise, so they get a real status."""
+        model = self.catalogue.resolve(request.model)
+        started = time.perf_counter()
+        channel = self._channels(model)[0]
+        source = self.providers.get(channel.provider).stream(request, channel)
+        try:
+            first = await anext(source, None)
+        except APIError as exc:
+            await self._record(caller, model, channel, None, started, exc.status, exc.code, True)
+            raise
+
+        async def settle(usage: Usage | None, status: int, code: str | None) -> None:
+            await self._record(caller, model, channel, usage, started, status, code, True)
+
+        return ChatStream(source, first, request, model.name, completion_id(), settle)
+
+    def _channels(self, model: ModelConfig) -> list[ChannelConfig]:
+        channels = self.router.order(model)
+        if not channels:
+            raise UpstreamError(503, f"no channel serves `{model.name}`", code="no_channel")
+        return channels
+
+    async def _record(
+        self,
+        caller: Caller,
+        model: ModelConfig,
+        channel: ChannelConfig,
+        usage: Usage | None,
+        started: float,
+        status: int,
+        code: str | None,
+        stream: bool,
+    ) -> None:
+        usage = usage or Usage()
+        entry = UsageEntry(
+            request_id=caller.request_id,
+            key_id=caller.key_id,
+            owner=caller.owner,
+            model=model.name,
+            provider=channel.provider,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            total_tokens=usage.total_tokens,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            status=status,
+            error_code=code,
+            stream=stream,
+        )
+        try:
+            await self.ledger.record(entry)
+        except Exception:  # the answer was given; a ledger fault must not turn it into a 500
+            log.exception("could not record usage for %s", caller.request_id)
+
+
+def new_request_id() -> str:
+    return "req_" + uuid.uuid4().hex

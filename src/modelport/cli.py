@@ -1,0 +1,70 @@
+"""`modelport`: serve, chat from the terminal, manage keys."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli_keys import keys_app
+
+app = typer.Typer(
+    name="modelport", help="An OpenAI-compatible LLM API platform.", no_args_is_help=True
+)
+app.add_typer(keys_app)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the database and files live.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Start the API server (the embedded model is loaded before it accepts requests)."""
+    import uvicorn
+
+    # Workers build their own app from the environment, so options travel through it.
+    if config is not None:
+        os.environ["MODELPORT_CONFIG"] = str(config)
+    if data_dir is not None:
+        os.environ["MODELPORT_DATA_DIR"] = str(data_dir)
+    uvicorn.run(
+        "modelport.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def chat(
+    question: Annotated[str, typer.Argument(help="What to ask.")],
+    model: Annotated[
+        str | None, typer.Option(help="Model name (default: the first served).")
+    ] = None,
+    base_url: Annotated[
+        str, typer.Option(envvar="MODELPORT_BASE_URL")
+    ] = "http://127.0.0.1:8000/v1",
+    api_key: Annotated[str | None, typer.Option(envvar="MODELPORT_API_KEY")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1)] = 256,
+) -> None:
+    """Ask a running server a question and stream the answer to the terminal."""
+    from .cli_chat import stream_answer
+
+    raise typer.Exit(stream_answer(question, model, base_url, api_key, max_tokens))
+
+
+def main() -> None:
+    app()

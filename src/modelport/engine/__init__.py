@@ -1,0 +1,1 @@
+"""The embedded llama.cpp engine: continuous batching of all active sequences in one thread."""

@@ -1,0 +1,283 @@
+"""The embedded engine as a `Provider`: engine events in, OpenAI completions and chunks out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from ...engine.engine import LocalEngine
+from ...engine.events import EngineBusy, EngineClosed, Failed, Finished, TextDelta
+from ...engine.generation import Generation
+from ...engine.prompt import PromptError
+from ...protocol.chat import ChatCompletionRequest
+from ...protocol.chat_response import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    Choice,
+    ChunkChoice,
+    Delta,
+    FinishReason,
+    FunctionCallDelta,
+    FunctionCallOut,
+    ToolCallDelta,
+    ToolCallOut,
+    Usage,
+    completion_id,
+)
+from ...protocol.errors import APIError, invalid_request, server_overloaded
+from ...settings import ChannelConfig, default_gguf_path
+from ..base import ProviderDeps
+from ..errors import UpstreamError
+from .convert import sampling_choices, template_messages
+from .tools import ParsedCall, call_id, parse_call
+
+
+class LocalProvider:
+    """Serves catalogue models from GGUF files in-process; one engine per file."""
+
+    def __init__(self, deps: ProviderDeps) -> None:
+        self._settings = deps.settings.engine
+        self._engines: dict[str, LocalEngine] = {}
+
+    def engine_for(self, channel: ChannelConfig) -> LocalEngine:
+        path = channel.model_path or default_gguf_path()
+        engine = self._engines.get(path)
+        if engine is None:
+            engine = LocalEngine(path, self._settings)
+            self._engines[path] = engine
+        return engine
+
+    def engines(self) -> list[LocalEngine]:
+        return list(self._engines.values())
+
+    async def prepare(self, channel: ChannelConfig) -> None:
+        """Load the channel's model now (at startup) rather than on the first request."""
+        self.engine_for(channel)
+
+    async def aclose(self) -> None:
+        for engine in self._engines.values():
+            await asyncio.to_thread(engine.close)
+        self._engines.clear()
+
+    def _start(self, request: ChatCompletionRequest, channel: ChannelConfig) -> Generation:
+        engine = self.engine_for(channel)
+        try:
+            prompt = engine.render(template_messages(request))
+        except PromptError as exc:
+            raise invalid_request(str(exc), param="messages") from exc
+        if request.n > engine.settings.slots:
+            raise invalid_request(
+                f"n must be at most {engine.settings.slots} for this model.", param="n"
+            )
+        choices = sampling_choices(
+            request, len(prompt), engine.context_size, engine.settings, engine.model.n_vocab
+        )
+        try:
+            return engine.submit(prompt, choices)
+        except EngineBusy as exc:
+            raise server_overloaded() from exc
+        except EngineClosed as exc:
+            raise APIError(503, str(exc), type="server_error", code="shutting_down") from exc
+
+    async def complete(
+        self, request: ChatCompletionRequest, channel: ChannelConfig
+    ) -> ChatCompletion:
+        generation = self._start(request, channel)
+        texts = [""] * request.n
+        reasons: list[str] = ["stop"] * request.n
+        try:
+            async for index, event in generation.events():
+                if isinstance(event, TextDelta):
+                    texts[index] += event.text
+                elif isinstance(event, Finished):
+                    reasons[index] = event.reason
+                elif isinstance(event, Failed):
+                    raise UpstreamError(500, event.message, type="server_error")
+        finally:
+            if not generation.done:
+                await generation.cancelled()
+        choices = [_final_choice(i, texts[i], reasons[i], request) for i in range(request.n)]
+        return ChatCompletion(
+            id=completion_id(),
+            created=int(time.time()),
+            model=request.model,
+            choices=choices,
+            usage=Usage.of(generation.prompt_tokens, generation.completion_tokens()),
+        )
+
+    def stream(self, request: ChatCompletionRequest, channel: ChannelConfig) -> LocalStream:
+        return LocalStream(self, request, channel)
+
+
+class LocalStream:
+    """An async iterator of chunks whose `usage` is exact even if the client leaves early."""
+
+    def __init__(
+        self, provider: LocalProvider, request: ChatCompletionRequest, channel: ChannelConfig
+    ) -> None:
+        self.usage: Usage | None = None
+        self._provider = provider
+        self._request = request
+        self._channel = channel
+        self._generation: Generation | None = None
+        self._chunks = self._run()
+
+    def __aiter__(self) -> LocalStream:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()
+        generation = self._generation
+        if generation is not None and not generation.done:
+            await generation.cancelled()
+        if generation is not None and self.usage is None:
+            self.usage = Usage.of(generation.prompt_tokens, generation.completion_tokens())
+
+    async def _run(self) -> AsyncIterator[ChatCompletionChunk]:
+        request = self._request
+        generation = self._generation = self._provider._start(request, self._channel)
+        shaper = _ChunkShaper(request)
+        try:
+            async for index, event in generation.events():
+                if isinstance(event, TextDelta):
+                    for chunk in shaper.text(index, event.text):
+                        yield chunk
+                elif isinstance(event, Finished):
+                    for chunk in shaper.finish(index, event.reason):
+                        yield chunk
+                else:
+                    raise UpstreamError(500, event.message, type="server_error")
+            self.usage = Usage.of(generation.prompt_tokens, generation.completion_tokens())
+            yield shaper.chunk([], usage=self.usage)
+        finally:
+            if not generation.done:
+                await generation.cancelled()
+
+
+class _ChunkShaper:
+    """Turns per-choice text into OpenAI chunks, streaming tool-call arguments when forced."""
+
+    def __init__(self, request: ChatCompletionRequest) -> None:
+        self.request = request
+        self.id = completion_id()
+        self.created = int(time.time())
+        self.mode = request.tool_mode()
+        self.legacy = request.uses_legacy_functions()
+        n = request.n
+        self.started = [False] * n
+        self.buffered = [""] * n  # text held back while it may still be a tool call
+        self.committed = [False] * n  # the choice answered in text: stream it as it comes
+        self.call_ids = [call_id() for _ in range(n)]
+
+    def chunk(self, choices: list[ChunkChoice], usage: Usage | None = None) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id=self.id, created=self.created, model=self.request.model, choices=choices, usage=usage
+        )
+
+    def _delta(
+        self, index: int, delta: Delta, finish: FinishReason | None = None
+    ) -> list[ChatCompletionChunk]:
+        out = []
+        if not self.started[index]:
+            self.started[index] = True
+            first = Delta(role="assistant", content="" if self.mode != "named" else None)
+            if self.mode == "named":
+                first = Delta(role="assistant", **self._call_head(index))
+            out.append(self.chunk([ChunkChoice(index=index, delta=first)]))
+        if delta.content or delta.tool_calls or delta.function_call or finish:
+            out.append(self.chunk([ChunkChoice(index=index, delta=delta, finish_reason=finish)]))
+        return out
+
+    def _call_head(self, index: int) -> dict[str, object]:
+        name = self.request.named_function() or ""
+        if self.legacy:
+            return {"function_call": FunctionCallDelta(name=name, arguments="")}
+        head = ToolCallDelta(
+            index=0,
+            id=self.call_ids[index],
+            type="function",
+            function=FunctionCallDelta(name=name, arguments=""),
+        )
+        return {"tool_calls": [head]}
+
+    def _arguments(self, text: str) -> Delta:
+        if self.legacy:
+            return Delta(function_call=FunctionCallDelta(arguments=text))
+        return Delta(
+            tool_calls=[ToolCallDelta(index=0, function=FunctionCallDelta(arguments=text))]
+        )
+
+    def text(self, index: int, text: str) -> list[ChatCompletionChunk]:
+        if self.mode == "named":
+            return self._delta(index, self._arguments(text))
+        if self.mode in ("auto", "required") and not self.committed[index]:
+            held = self.buffered[index] + text
+            if self.mode == "required" or held.lstrip().startswith("{") or not held.strip():
+                self.buffered[index] = held  # may be a call: decide at the end
+                return []
+            self.buffered[index] = ""
+            self.committed[index] = True
+            return self._delta(index, Delta(content=held))
+        return self._delta(index, Delta(content=text))
+
+    def finish(self, index: int, reason: str) -> list[ChatCompletionChunk]:
+        held, self.buffered[index] = self.buffered[index], ""
+        if self.mode == "named":
+            return self._delta(index, Delta(), _finish_reason(reason, True, self.legacy))
+        call = parse_call(held, self.request) if held else None
+        if call is not None:
+            delta = _call_delta(call, self.call_ids[index], self.legacy)
+            return self._delta(index, delta, _finish_reason(reason, True, self.legacy))
+        out = self._delta(index, Delta(content=held) if held else Delta())
+        out.extend(self._delta(index, Delta(), _finish_reason(reason, False, self.legacy)))
+        return out
+
+
+def _finish_reason(engine_reason: str, called: bool, legacy: bool) -> FinishReason:
+    if engine_reason == "length":
+        return "length"
+    if called:
+        return "function_call" if legacy else "tool_calls"
+    return "stop"
+
+
+def _call_delta(call: ParsedCall, identifier: str, legacy: bool) -> Delta:
+    if legacy:
+        return Delta(function_call=FunctionCallDelta(name=call.name, arguments=call.arguments))
+    return Delta(
+        tool_calls=[
+            ToolCallDelta(
+                index=0,
+                id=identifier,
+                type="function",
+                function=FunctionCallDelta(name=call.name, arguments=call.arguments),
+            )
+        ]
+    )
+
+
+def _final_choice(index: int, text: str, reason: str, request: ChatCompletionRequest) -> Choice:
+    call = parse_call(text, request)
+    legacy = request.uses_legacy_functions()
+    if call is None:
+        message = AssistantMessage(content=text)
+    elif legacy:
+        message = AssistantMessage(
+            function_call=FunctionCallOut(name=call.name, arguments=call.arguments)
+        )
+    else:
+        message = AssistantMessage(
+            tool_calls=[
+                ToolCallOut(
+                    id=call_id(), function=FunctionCallOut(name=call.name, arguments=call.arguments)
+                )
+            ]
+        )
+    return Choice(
+        index=index, message=message, finish_reason=_finish_reason(reason, call is not None, legacy)
+    )

@@ -1,0 +1,1 @@
+"""Model names → channels: the catalogue and the choice of channel."""

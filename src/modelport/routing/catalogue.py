@@ -1,0 +1,34 @@
+"""The model catalogue: public model names and the channels that serve them."""
+
+from __future__ import annotations
+
+import time
+
+from ..protocol.errors import model_not_found
+from ..protocol.models import ModelCard, ModelList
+from ..settings import ModelConfig
+
+
+class Catalogue:
+    def __init__(self, models: list[ModelConfig]) -> None:
+        self._models = {m.name: m for m in models}
+        self._created = int(time.time())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._models
+
+    def models(self) -> list[ModelConfig]:
+        return list(self._models.values())
+
+    def resolve(self, name: str) -> ModelConfig:
+        model = self._models.get(name)
+        if model is None:
+            raise model_not_found(name)
+        return model
+
+    def card(self, name: str) -> ModelCard:
+        model = self.resolve(name)
+        return ModelCard(id=model.name, created=self._created, owned_by=model.owned_by)
+
+    def cards(self) -> ModelList:
+        return ModelList(data=[self.card(name) for name in self._models])
