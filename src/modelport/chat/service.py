@@ -16,6 +16,7 @@ from ..providers.registry import ProviderRegistry
 from ..routing.catalogue import Catalogue
 from ..routing.router import ChannelRouter
 from ..settings import ChannelConfig, ModelConfig
+from .augment import Augmentation, Augmenter
 from .stream import ChatStream
 
 log = logging.getLogger("modelport.chat")
@@ -37,15 +38,27 @@ class ChatService:
         providers: ProviderRegistry,
         ledger: UsageLedger,
         router: ChannelRouter | None = None,
+        augmenters: list[Augmenter] | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.providers = providers
         self.ledger = ledger
         self.router = router or ChannelRouter()
+        self.augmenters = list(augmenters or [])
+
+    async def _augment(self, request: ChatCompletionRequest, caller: Caller) -> Augmentation:
+        """Apply the first augmenter that takes the request (knowledge bases before search)."""
+        for augmenter in self.augmenters:
+            result = await augmenter.augment(request, caller)
+            if result is not None:
+                return result
+        return Augmentation(request)
 
     async def complete(self, request: ChatCompletionRequest, caller: Caller) -> ChatCompletion:
         model = self.catalogue.resolve(request.model)
         started = time.perf_counter()
+        augmented = await self._augment(request, caller)
+        request = augmented.request
         channel = self._channels(model)[0]
         try:
             response = await self.providers.get(channel.provider).complete(request, channel)
@@ -54,6 +67,8 @@ class ChatService:
             raise
         response.id = completion_id()
         response.model = model.name
+        for name, value in augmented.response_fields.items():
+            setattr(response, name, value)
         await self._record(caller, model, channel, response.usage, started, 200, None, False)
         return response
 
@@ -61,6 +76,8 @@ class ChatService:
         """Start a stream; failures before its first chunk raise, so they get a real status."""
         model = self.catalogue.resolve(request.model)
         started = time.perf_counter()
+        augmented = await self._augment(request, caller)
+        request = augmented.request
         channel = self._channels(model)[0]
         source = self.providers.get(channel.provider).stream(request, channel)
         try:
@@ -72,7 +89,15 @@ class ChatService:
         async def settle(usage: Usage | None, status: int, code: str | None) -> None:
             await self._record(caller, model, channel, usage, started, status, code, True)
 
-        return ChatStream(source, first, request, model.name, completion_id(), settle)
+        return ChatStream(
+            source,
+            first,
+            request,
+            model.name,
+            completion_id(),
+            settle,
+            extras=augmented.response_fields,
+        )
 
     def _channels(self, model: ModelConfig) -> list[ChannelConfig]:
         channels = self.router.order(model)
