@@ -7,11 +7,13 @@ function when tools are declared and the user text contains "call". Words are to
 Misbehaviour, by header `x-fake-fault: <name>` or `FAULT:<name>` in the last user text:
 `429` (with retry-after), `500`, `503`, `garbage` (a body or event that is not JSON),
 `truncate` (the stream stops without a finish or [DONE]), `reset` (the connection drops
-after the first bytes), `midstream-error` (an `{"error": ...}` event inside the stream).
+after the first bytes), `midstream-error` (an `{"error": ...}` event inside the stream),
+`slow` (a five-second stream that records in `app.state.abandoned` if the client left early).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -155,7 +157,8 @@ async def chat_completions(request: Request) -> Response:
     answer = _answer(body)
     n = int(body.get("n") or 1)
     if body.get("stream"):
-        events = _events(body, answer, n, fault)
+        events = _slow_events(request.app.state.abandoned) if fault == "slow" else None
+        events = events or _events(body, answer, n, fault)
         return StreamingResponse(events, media_type="text/event-stream")
     return JSONResponse(
         {
@@ -235,8 +238,23 @@ async def _events(
     yield "data: [DONE]\n\n"
 
 
+async def _slow_events(abandoned: list[bool]) -> AsyncIterator[str]:
+    """A long stream that notes whether the client walked away before its end."""
+    finished = False
+    try:
+        for _ in range(500):
+            yield _sse(
+                {"id": "chatcmpl-slow", "choices": [{"index": 0, "delta": {"content": "."}}]}
+            )
+            await asyncio.sleep(0.01)
+        finished = True
+    finally:
+        abandoned.append(not finished)
+
+
 def create_app(keys: frozenset[str] = DEFAULT_KEYS) -> Starlette:
     app = Starlette(routes=[Route("/v1/chat/completions", chat_completions, methods=["POST"])])
     app.state.keys = keys
     app.state.requests = []
+    app.state.abandoned = []
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
@@ -232,3 +234,17 @@ async def test_reset_and_unreachable(
     with pytest.raises(UpstreamError) as unreachable:
         await collect(provider.stream(chat("hi"), gone))
     assert unreachable.value.code == "upstream_connection_error" and unreachable.value.retryable
+
+
+async def test_abandoned_stream_closes_the_upstream(
+    provider: OpenAICompatProvider, channel: ChannelConfig, openai_app: Any
+) -> None:
+    stream = provider.stream(chat("FAULT:slow"), channel)
+    assert isinstance(stream, AsyncGenerator)
+    assert streamed_text([await anext(stream), await anext(stream)]) == ".."
+    await stream.aclose()  # what the chat service does when its client disconnects
+    for _ in range(200):
+        if openai_app.state.abandoned:
+            break
+        await asyncio.sleep(0.01)
+    assert openai_app.state.abandoned == [True]
