@@ -1,0 +1,1 @@
+"""Test harness shared by every suite: real servers, real databases."""
