@@ -98,7 +98,7 @@ def run_alembic_upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")  # parallel feature branches of the schema
 
 
 def _take_file_lock(path: Path) -> IO[str]:
