@@ -15,6 +15,7 @@ from .chat.service import ChatService
 from .providers.base import ProviderDeps
 from .providers.registry import ProviderRegistry
 from .routing.catalogue import Catalogue
+from .routing.router import ChannelRouter
 from .settings import Settings
 from .storage.db import Database
 
@@ -71,5 +72,5 @@ async def build_services(settings: Settings) -> Services:
             if prepare is not None:
                 await prepare(channel)
     ledger = UsageLedger(db)
-    chat = ChatService(catalogue, providers, ledger)
+    chat = ChatService(catalogue, providers, ledger, ChannelRouter(settings=settings.routing))
     return Services(settings, db, keys, ledger, catalogue, providers, chat, http)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -39,6 +39,8 @@ class ChannelConfig(BaseModel):
     weight: int = Field(default=1, ge=0)
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=120.0, gt=0)
+    first_token_timeout: float | None = Field(default=None, gt=0)  # stream start → first chunk
+    idle_timeout: float | None = Field(default=None, gt=0)  # longest gap between chunks
     price: Price | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -58,6 +60,15 @@ class ModelConfig(BaseModel):
     price: Price = Field(default_factory=Price)
 
 
+class RoutingSettings(BaseModel):
+    """Retries across channels and the per-channel circuit breaker."""
+
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    breaker_failures: int = Field(default=3, ge=1)  # failures among the last `breaker_window`
+    breaker_window: int = Field(default=5, ge=1)
+    breaker_cooldown: float = Field(default=30.0, gt=0)  # seconds open before a probe
+
+
 class EngineSettings(BaseModel):
     """The embedded llama.cpp engine."""
 
@@ -73,6 +84,42 @@ class EngineSettings(BaseModel):
     default_max_tokens: int = Field(default=512, ge=1)
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     default_top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+
+
+class SearchFetchSettings(BaseModel):
+    """Limits of the page fetcher behind web search; it refuses non-public addresses unless
+    they fall in `allow_networks` (IPs or CIDRs, e.g. a test's own 127.0.0.1)."""
+
+    pages: int = Field(default=3, ge=0, le=10)
+    timeout: float = Field(default=5.0, gt=0)
+    max_bytes: int = Field(default=1_000_000, ge=1024)
+    max_redirects: int = Field(default=3, ge=0, le=10)
+    concurrency: int = Field(default=4, ge=1, le=16)
+    content_types: list[str] = Field(
+        default_factory=lambda: ["text/html", "application/xhtml+xml", "text/plain"]
+    )
+    allow_networks: list[str] = Field(default_factory=list)
+    user_agent: str = "modelport-search/0.1"
+
+
+class SearchSettings(BaseModel):
+    """Web search for `with_search_enhance` and the `web_search` tool; off until `provider`
+    (searxng, bing, tavily) is set. `on_*`: "reject" answers with an error, "answer" answers
+    without search."""
+
+    provider: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    results: int = Field(default=5, ge=1, le=20)
+    timeout: float = Field(default=8.0, gt=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+    fetch: SearchFetchSettings = Field(default_factory=SearchFetchSettings)
+    passages: int = Field(default=4, ge=1, le=20)
+    passage_chars: int = Field(default=400, ge=100, le=512)
+    context_chars: int = Field(default=2000, ge=200)
+    rank_with_vectors: bool = True
+    on_unconfigured: Literal["reject", "answer"] = "reject"
+    on_failure: Literal["reject", "answer"] = "reject"
 
 
 def default_gguf_path() -> str:
@@ -124,6 +171,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     models: list[ModelConfig] = Field(default_factory=default_catalogue)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
     bootstrap_admin_key: bool = True
     log_level: str = "info"
 

@@ -8,7 +8,10 @@ Misbehaviour, by header `x-fake-fault: <name>` or `FAULT:<name>` in the last use
 `429` (with retry-after), `500`, `503`, `garbage` (a body or event that is not JSON),
 `truncate` (the stream stops without a finish or [DONE]), `reset` (the connection drops
 after the first bytes), `midstream-error` (an `{"error": ...}` event inside the stream),
-`slow` (a five-second stream that records in `app.state.abandoned` if the client left early).
+`slow` (a five-second stream that records in `app.state.abandoned` if the client left early),
+`stall` (nothing for `app.state.stall_seconds`: before the response, or for a stream after
+its headers). `app.state.key_faults` maps an API key to a fault every request with that key
+gets, so one fake can play a healthy and a failing channel at once.
 """
 
 from __future__ import annotations
@@ -142,7 +145,9 @@ async def chat_completions(request: Request) -> Response:
     request.app.state.requests.append({"key": key, "body": body})
     messages = body["messages"]
     last_user = next((_text_of(m) for m in reversed(messages) if m.get("role") == "user"), "")
-    fault = fault_of(request, last_user)
+    fault = fault_of(request, last_user) or request.app.state.key_faults.get(key)
+    if fault == "stall" and not body.get("stream"):
+        await asyncio.sleep(request.app.state.stall_seconds)
     if fault == "429":
         msg = "Rate limit reached for requests"
         return _error(429, msg, "requests", "rate_limit_exceeded", headers={"retry-after": "2"})
@@ -159,6 +164,8 @@ async def chat_completions(request: Request) -> Response:
     if body.get("stream"):
         events = _slow_events(request.app.state.abandoned) if fault == "slow" else None
         events = events or _events(body, answer, n, fault)
+        if fault == "stall":
+            events = _stalled(events, request.app.state.stall_seconds)
         return StreamingResponse(events, media_type="text/event-stream")
     return JSONResponse(
         {
@@ -238,6 +245,12 @@ async def _events(
     yield "data: [DONE]\n\n"
 
 
+async def _stalled(events: AsyncIterator[str], seconds: float) -> AsyncIterator[str]:
+    await asyncio.sleep(seconds)
+    async for item in events:
+        yield item
+
+
 async def _slow_events(abandoned: list[bool]) -> AsyncIterator[str]:
     """A long stream that notes whether the client walked away before its end."""
     finished = False
@@ -257,4 +270,6 @@ def create_app(keys: frozenset[str] = DEFAULT_KEYS) -> Starlette:
     app.state.keys = keys
     app.state.requests = []
     app.state.abandoned = []
+    app.state.key_faults = {}
+    app.state.stall_seconds = 3.0
     return app

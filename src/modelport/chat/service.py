@@ -5,21 +5,26 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from ..accounting.usage import UsageEntry, UsageLedger
 from ..protocol.chat import ChatCompletionRequest
-from ..protocol.chat_response import ChatCompletion, Usage, completion_id
+from ..protocol.chat_response import ChatCompletion, ChatCompletionChunk, Usage, completion_id
 from ..protocol.errors import APIError
-from ..providers.errors import UpstreamError
 from ..providers.registry import ProviderRegistry
 from ..routing.catalogue import Catalogue
-from ..routing.router import ChannelRouter
+from ..routing.retry import Attempts
+from ..routing.router import ChannelRouter, Route
+from ..routing.timeouts import WatchedStream, close_quietly, first_chunk
 from ..settings import ChannelConfig, ModelConfig
 from .augment import Augmentation, Augmenter
 from .stream import ChatStream
 
 log = logging.getLogger("modelport.chat")
+
+# An opened stream on some channel: the rest of it, and its first chunk (None if empty).
+Started = tuple[AsyncIterator[ChatCompletionChunk], ChatCompletionChunk | None]
 
 
 @dataclass(frozen=True)
@@ -59,12 +64,18 @@ class ChatService:
         started = time.perf_counter()
         augmented = await self._augment(request, caller)
         request = augmented.request
-        channel = self._channels(model)[0]
+        attempts = Attempts(self.router, model)
         try:
-            response = await self.providers.get(channel.provider).complete(request, channel)
+            route, response = await attempts.run(
+                lambda route: self.providers.get(route.channel.provider).complete(
+                    request, route.channel
+                )
+            )
         except APIError as exc:
+            channel = self._tried(attempts, model)
             await self._record(caller, model, channel, None, started, exc.status, exc.code, False)
             raise
+        channel = route.channel
         response.id = completion_id()
         response.model = model.name
         for name, value in augmented.response_fields.items():
@@ -78,13 +89,14 @@ class ChatService:
         started = time.perf_counter()
         augmented = await self._augment(request, caller)
         request = augmented.request
-        channel = self._channels(model)[0]
-        source = self.providers.get(channel.provider).stream(request, channel)
+        attempts = Attempts(self.router, model)
         try:
-            first = await anext(source, None)
+            route, (source, first) = await attempts.run(lambda route: self._start(request, route))
         except APIError as exc:
+            channel = self._tried(attempts, model)
             await self._record(caller, model, channel, None, started, exc.status, exc.code, True)
             raise
+        channel = route.channel
 
         async def settle(usage: Usage | None, status: int, code: str | None) -> None:
             await self._record(caller, model, channel, usage, started, status, code, True)
@@ -99,11 +111,22 @@ class ChatService:
             extras=augmented.response_fields,
         )
 
-    def _channels(self, model: ModelConfig) -> list[ChannelConfig]:
-        channels = self.router.order(model)
-        if not channels:
-            raise UpstreamError(503, f"no channel serves `{model.name}`", code="no_channel")
-        return channels
+    async def _start(self, request: ChatCompletionRequest, route: Route) -> Started:
+        """Open a stream on one channel and pull its first chunk (inside the retry loop)."""
+        channel = route.channel
+        source = self.providers.get(channel.provider).stream(request, channel)
+        try:
+            first = await first_chunk(source, channel.first_token_timeout)
+        except BaseException:
+            await close_quietly(source)
+            raise
+        breaker = self.router.health.breaker(route.id)
+        return WatchedStream(source, channel.idle_timeout, breaker), first
+
+    @staticmethod
+    def _tried(attempts: Attempts, model: ModelConfig) -> ChannelConfig:
+        """The channel a failure is booked on: the last one tried."""
+        return attempts.last.channel if attempts.last is not None else model.channels[0]
 
     async def _record(
         self,

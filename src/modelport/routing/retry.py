@@ -1,0 +1,70 @@
+"""Trying a request's channels in turn until one answers.
+
+A failure moves on to the next channel only while nothing has reached the client and the
+error says another channel may succeed (`UpstreamError.retryable`: connect errors, timeouts,
+429, 5xx). Anything else (a bad request, a refused tool) is the answer. Each outcome feeds
+the channel's circuit breaker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ..protocol.errors import APIError
+from ..providers.errors import UpstreamError
+from ..settings import ModelConfig
+from .router import ChannelRouter, Route
+
+T = TypeVar("T")
+log = logging.getLogger("modelport.routing")
+
+
+def is_channel_fault(exc: APIError) -> bool:
+    """Whether an error speaks against the channel (rather than against the request)."""
+    if isinstance(exc, UpstreamError) and exc.retryable:
+        return True
+    return exc.status >= 500 or exc.status == 429
+
+
+class Attempts:
+    """Runs `call` on each route in turn; remembers the last route tried (for the ledger)."""
+
+    def __init__(self, router: ChannelRouter, model: ModelConfig) -> None:
+        self._router = router
+        self._model = model
+        self.last: Route | None = None
+
+    async def run(self, call: Callable[[Route], Awaitable[T]]) -> tuple[Route, T]:
+        error: APIError | None = None
+        for route in self._router.plan(self._model):
+            breaker = self._router.health.breaker(route.id)
+            if not breaker.acquire():  # opened meanwhile, or another request holds the probe
+                continue
+            self.last = route
+            try:
+                result = await call(route)
+            except APIError as exc:
+                if not is_channel_fault(exc):
+                    breaker.release()
+                    raise
+                breaker.failure()
+                error = exc
+                if not (isinstance(exc, UpstreamError) and exc.retryable):
+                    raise
+                log.warning("channel %s failed (%s %s); trying the next", route.id, exc.status, exc)
+                continue
+            except BaseException:
+                breaker.release()
+                raise
+            breaker.success()
+            return route, result
+        if error is not None:
+            raise error
+        raise UpstreamError(
+            503,
+            "every channel for this model is busy being probed; retry shortly",
+            code="no_healthy_channel",
+            headers={"Retry-After": "1"},
+        )

@@ -1,0 +1,83 @@
+"""Stream timeouts: time to the first chunk, and the longest silence between two chunks.
+
+`first_chunk` runs inside the retry loop, so a slow start is a retryable 504 and the next
+channel gets its turn. `WatchedStream` guards the rest: a silence longer than the idle
+timeout ends the stream with an error event, and any failure counts against the channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Generic, TypeVar
+
+from ..protocol.errors import APIError
+from ..providers.errors import UpstreamError
+from .health import CircuitBreaker
+from .retry import is_channel_fault
+
+T = TypeVar("T")
+
+
+async def first_chunk(source: AsyncIterator[T], timeout: float | None) -> T | None:
+    """The stream's first item (None if it is empty), within `timeout` seconds if set."""
+    if timeout is None:
+        return await anext(source, None)
+    try:
+        async with asyncio.timeout(timeout):
+            return await anext(source, None)
+    except TimeoutError:
+        raise UpstreamError(
+            504,
+            f"the upstream sent nothing within {timeout:g}s",
+            code="first_token_timeout",
+            retryable=True,
+        ) from None
+
+
+async def close_quietly(source: object) -> None:
+    closer = getattr(source, "aclose", None)
+    if closer is not None:
+        with contextlib.suppress(Exception):  # it already failed; cleanup must not hide why
+            await closer()
+
+
+class WatchedStream(Generic[T]):
+    """The source after its first chunk: idle timeout, health reporting, same `usage`."""
+
+    def __init__(
+        self, source: AsyncIterator[T], idle_timeout: float | None, breaker: CircuitBreaker
+    ) -> None:
+        self._source = source
+        self._idle = idle_timeout
+        self._breaker = breaker
+
+    @property
+    def usage(self) -> object:
+        """What the source knows it produced (the local engine counts exactly)."""
+        return getattr(self._source, "usage", None)
+
+    def __aiter__(self) -> WatchedStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        try:
+            if self._idle is None:
+                return await anext(self._source)
+            async with asyncio.timeout(self._idle):
+                return await anext(self._source)
+        except TimeoutError:
+            self._breaker.failure()
+            raise UpstreamError(
+                504,
+                f"the upstream went silent for more than {self._idle:g}s",
+                code="idle_timeout",
+            ) from None
+        except APIError as exc:
+            if is_channel_fault(exc):
+                self._breaker.failure()
+            raise
+
+    async def aclose(self) -> None:
+        await close_quietly(self._source)
