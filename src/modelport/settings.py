@@ -78,7 +78,7 @@ class EngineSettings(BaseModel):
     n_threads_batch: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     slots: int = Field(default=8, ge=1, le=64)
     # The KV cache holds slots * context_per_slot tokens in all, shared by whoever needs it.
-    context_per_slot: int = Field(default=1024, ge=256)
+    context_per_slot: int = Field(default=1024, ge=64)
     batch_size: int = Field(default=512, ge=32)
     max_queue: int = Field(default=64, ge=0)
     default_max_tokens: int = Field(default=512, ge=1)
@@ -174,6 +174,8 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     bootstrap_admin_key: bool = True
+    accounting: bool = True  # false: no gate, no ledger (only to measure what accounting costs)
+    log_json: bool = True  # structured JSON log lines with the request id
     log_level: str = "info"
 
     @field_validator("models")

@@ -137,7 +137,8 @@ class Scheduler:
             if self._stopping:
                 self._free_samplers(sequences)
                 raise EngineClosed("the engine is shutting down")
-            if len(self._pending) >= self.max_queue:
+            # Requests that find a free slot start at once; `max_queue` more may wait.
+            if len(self._pending) >= self.max_queue + len(self._free_ids):
                 self._free_samplers(sequences)
                 raise EngineBusy(f"{len(self._pending)} requests are already waiting")
             self._pending.append(leader)
