@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import __version__
-from .api import chat, health, models
+from .api import channels, chat, health, models
 from .api.body_limit import BodyLimitMiddleware
 from .api.errors import install_error_handlers
 from .api.request_id import RequestIdMiddleware
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="modelport", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
-    for module in (chat, models, health):
+    for module in (chat, models, health, channels):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -48,6 +48,8 @@ class Vendors:
         self.ernie = FakeErnie()
         self.spark = FakeSpark()
         self.urls: dict[str, str] = {}
+        self.victim: Starlette = create_openai()  # served (then killed) by the failover test
+        self.victim_port = free_port()
 
     def openai_keys(self) -> list[str]:
         return [r["key"] for r in self.openai.state.requests]
@@ -116,6 +118,8 @@ def catalogue(v: Vendors) -> list[dict[str, Any]]:
         pair("midstream", _openai("sk-mid", oa), claude),
         pair("midstream-reset", _openai("sk-reset", oa), claude),
         pair("flaky", _openai("sk-flaky", oa)),
+        pair("all-fail", _openai("sk-500", oa), _openai("sk-503", oa, weight=0)),
+        pair("failover", _openai("sk-test-1", f"http://127.0.0.1:{v.victim_port}/v1")),
         {
             "name": "weighted",
             "channels": [_openai("sk-w1", oa, weight=3), _openai("sk-w2", oa, weight=1)],

@@ -61,11 +61,16 @@ class ChannelRouter:
             attempts.extend(spare[: limit - len(attempts)])
         return attempts
 
+    @staticmethod
+    def channel_id(model: str, index: int) -> str:
+        """A channel's id for health and the admin API: `model#index` into its `channels`."""
+        return f"{model}#{index}"
+
     def _route(self, model: ModelConfig, index: int) -> Route:
         key = (model.name, index)
         channel_id = self._ids.get(key)
         if channel_id is None:
-            channel_id = self._ids[key] = f"{model.name}#{index}"
+            channel_id = self._ids[key] = self.channel_id(model.name, index)
         return Route(channel_id, model.channels[index])
 
     def _all_open(self, model: ModelConfig, routes: list[Route]) -> UpstreamError:

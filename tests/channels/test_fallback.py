@@ -1,0 +1,151 @@
+"""Retries before the first byte, error events after it, weights and circuit breakers.
+
+Each model's first channel fails in one way (per-key faults of the fake OpenAI upstream); its
+second channel (weight 0, so always tried last) is healthy.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import openai
+import pytest
+
+from tests.channels.conftest import COOLDOWN, Vendors
+from tests.fakes.server import serve_asgi
+
+ASK = [{"role": "user", "content": "hello there"}]
+ANSWER = "Echo: hello there"
+
+
+def ask(sdk: openai.OpenAI, model: str) -> str | None:
+    reply = sdk.chat.completions.create(model=model, messages=ASK)  # type: ignore[arg-type]
+    return reply.choices[0].message.content
+
+
+def ask_streaming(sdk: openai.OpenAI, model: str) -> str:
+    stream = sdk.chat.completions.create(
+        model=model,
+        messages=ASK,  # type: ignore[arg-type]
+        stream=True,
+    )
+    return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+
+
+@pytest.mark.parametrize(
+    ("model", "primary_key"),
+    [
+        ("fallback-429", "sk-429"),
+        ("fallback-500", "sk-500"),
+        ("fallback-503", "sk-503"),
+        ("fallback-timeout", "sk-stall"),
+    ],
+)
+def test_falls_back_before_the_first_byte(
+    sdk: openai.OpenAI, vendors: Vendors, model: str, primary_key: str
+) -> None:
+    before = len(vendors.openai_keys())
+    assert ask(sdk, model) == ANSWER
+    assert ask_streaming(sdk, model) == ANSWER
+    tried = vendors.openai_keys()[before:]
+    assert tried.count(primary_key) == 2 and tried.count("sk-test-2") == 2
+
+
+def test_falls_back_when_connection_refused(sdk: openai.OpenAI, vendors: Vendors) -> None:
+    before = len(vendors.openai_keys())
+    assert ask(sdk, "fallback-refused") == ANSWER
+    assert ask_streaming(sdk, "fallback-refused") == ANSWER
+    assert vendors.openai_keys()[before:] == ["sk-test-2", "sk-test-2"]
+
+
+def test_falls_back_across_vendors(sdk: openai.OpenAI, vendors: Vendors) -> None:
+    claude_before = len(vendors.anthropic.state.requests)
+    assert ask(sdk, "fallback-to-claude") == ANSWER
+    assert ask_streaming(sdk, "fallback-to-claude") == ANSWER
+    assert len(vendors.anthropic.state.requests) == claude_before + 2
+
+
+def test_all_channels_failing_returns_the_last_error(sdk: openai.OpenAI) -> None:
+    with pytest.raises(openai.InternalServerError) as info:
+        ask(sdk, "all-fail")
+    assert info.value.status_code == 502
+    assert "server had an error" in info.value.message
+
+
+@pytest.mark.parametrize("model", ["midstream", "midstream-reset"])
+def test_error_after_first_byte_is_an_event(
+    raw: httpx.Client, vendors: Vendors, model: str
+) -> None:
+    claude_before = len(vendors.anthropic.state.requests)
+    body = {"model": model, "messages": ASK, "stream": True}
+    with raw.stream("POST", "/chat/completions", json=body) as response:
+        assert response.status_code == 200
+        lines = [line for line in response.iter_lines() if line]
+    assert lines[-1] == "data: [DONE]"
+    events = [json.loads(line[6:]) for line in lines[:-1]]
+    assert events[0]["choices"][0]["delta"]["role"] == "assistant"
+    error = events[-1]["error"]
+    assert error["message"] and error["type"]
+    assert len(vendors.anthropic.state.requests) == claude_before  # no retry after a byte
+
+
+def test_sdk_raises_on_error_event(sdk: openai.OpenAI) -> None:
+    stream = sdk.chat.completions.create(
+        model="midstream",
+        messages=ASK,  # type: ignore[arg-type]
+        stream=True,
+    )
+    with pytest.raises(openai.APIError):
+        for _ in stream:
+            pass
+
+
+def test_weights_are_roughly_respected(sdk: openai.OpenAI, vendors: Vendors) -> None:
+    before = len(vendors.openai_keys())
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: ask(sdk, "weighted"), range(80)))
+    keys = vendors.openai_keys()[before:]
+    heavy, light = keys.count("sk-w1"), keys.count("sk-w2")
+    assert heavy + light == 80
+    assert 48 <= heavy <= 72  # 3:1 → 60 expected; σ ≈ 3.9
+
+
+def test_circuit_opens_and_recovers(
+    sdk: openai.OpenAI, raw: httpx.Client, vendors: Vendors
+) -> None:
+    faults = vendors.openai.state.key_faults
+    flaky = lambda: vendors.openai_keys().count("sk-flaky")  # noqa: E731
+    for _ in range(3):  # three failures among the last five open the breaker
+        assert ask(sdk, "flaky") == ANSWER
+    assert flaky() == 3
+    state = {c["id"]: c for c in raw.get("/admin/channels").json()["data"]}
+    assert state["flaky#0"]["state"] == "open" and state["flaky#1"]["state"] == "closed"
+    for _ in range(3):  # skipped while open: straight to the healthy channel
+        assert ask_streaming(sdk, "flaky") == ANSWER
+    assert flaky() == 3
+    del faults["sk-flaky"]  # the upstream recovers
+    try:
+        time.sleep(COOLDOWN + 0.1)
+        assert ask(sdk, "flaky") == ANSWER  # the half-open probe succeeds...
+        assert flaky() == 4
+        assert ask(sdk, "flaky") == ANSWER  # ...and closes the breaker
+        assert flaky() == 5
+        state = {c["id"]: c for c in raw.get("/admin/channels").json()["data"]}
+        assert state["flaky#0"]["state"] == "closed"
+    finally:
+        faults["sk-flaky"] = "500"
+
+
+def test_failover_when_an_upstream_dies_mid_run(sdk: openai.OpenAI, vendors: Vendors) -> None:
+    def one(i: int) -> str | None:
+        return ask_streaming(sdk, "failover") if i % 2 else ask(sdk, "failover")
+
+    with serve_asgi(vendors.victim, port=vendors.victim_port), ThreadPoolExecutor(4) as pool:
+        early = list(pool.map(one, range(20)))
+    assert len(vendors.victim.state.requests) > 0  # it did serve before it died
+    with ThreadPoolExecutor(4) as pool:
+        late = list(pool.map(one, range(20)))
+    assert early + late == [ANSWER] * 40
