@@ -64,6 +64,19 @@ class KeyRecord:
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+    quota_tokens: int | None = None  # None: unlimited
+    quota_micros: int | None = None  # currency quota in millionths of a unit; None: unlimited
+    used_tokens: int = 0
+    used_micros: int = 0
+    allowed_models: tuple[str, ...] | None = None  # None: every model
+    allowed_kbs: tuple[str, ...] | None = None  # None: every knowledge base
+    rpm: int | None = None
+    tpm: int | None = None
+    group_multiplier: float = 1.0
+
+    @property
+    def has_quota(self) -> bool:
+        return self.quota_tokens is not None or self.quota_micros is not None
 
     def is_active(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
@@ -84,7 +97,66 @@ class KeyRecord:
             expires_at=m["expires_at"],
             revoked_at=m["revoked_at"],
             last_used_at=m["last_used_at"],
+            quota_tokens=m["quota_tokens"],
+            quota_micros=m["quota_micros"],
+            used_tokens=int(m["used_tokens"] or 0),
+            used_micros=int(m["used_micros"] or 0),
+            allowed_models=_tuple(m["allowed_models"]),
+            allowed_kbs=_tuple(m["allowed_kbs"]),
+            rpm=m["rpm"],
+            tpm=m["tpm"],
+            group_multiplier=float(m["group_multiplier"]),
         )
+
+    def row_values(self) -> dict[str, Any]:
+        """The record as column values (tuples become JSON lists)."""
+        return _column_values(dataclasses.asdict(self))
+
+
+# The settable fields of a key, by the admin API and the CLI.
+EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "owner",
+        "is_admin",
+        "expires_at",
+        "quota_tokens",
+        "quota_micros",
+        "allowed_models",
+        "allowed_kbs",
+        "rpm",
+        "tpm",
+        "group_multiplier",
+    }
+)
+
+
+def _tuple(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else tuple(str(v) for v in value)
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable fields of a key: {sorted(unknown)}")
+
+
+def _normalise(fields: dict[str, Any]) -> dict[str, Any]:
+    """Allow-lists as tuples, for the frozen record."""
+    out = dict(fields)
+    for name in ("allowed_models", "allowed_kbs"):
+        if name in out:
+            out[name] = _tuple(out[name])
+    return out
+
+
+def _column_values(fields: dict[str, Any]) -> dict[str, Any]:
+    """Allow-lists as lists, for the JSON columns."""
+    out = dict(fields)
+    for name in ("allowed_models", "allowed_kbs"):
+        if out.get(name) is not None:
+            out[name] = [str(v) for v in out[name]]
+    return out
 
 
 class KeyStore:
@@ -110,13 +182,22 @@ class KeyStore:
         self._cache: dict[str, tuple[float, KeyRecord]] = {}  # key hash → (deadline, record)
 
     async def create(
-        self, name: str, owner: str, is_admin: bool = False, expires_at: datetime | None = None
+        self,
+        name: str,
+        owner: str,
+        is_admin: bool = False,
+        expires_at: datetime | None = None,
+        **limits: Any,
     ) -> tuple[str, KeyRecord]:
-        """Makes a key; the raw key is returned here and never again."""
+        """Makes a key; the raw key is returned here and never again.
+
+        `limits` are further `EDITABLE_FIELDS` (quotas, allow-lists, rpm/tpm, multiplier).
+        """
+        _check_fields(limits)
         while True:
             raw = generate_key()
             record = await self.add(
-                raw, name=name, owner=owner, is_admin=is_admin, expires_at=expires_at
+                raw, name=name, owner=owner, is_admin=is_admin, expires_at=expires_at, **limits
             )
             if record is not None:  # None only on an id collision, which is astronomically rare
                 return raw, record
@@ -130,8 +211,10 @@ class KeyStore:
         is_admin: bool = False,
         expires_at: datetime | None = None,
         key_id: str | None = None,
+        **limits: Any,
     ) -> KeyRecord | None:
         """Stores a key generated elsewhere; None when its id or hash already exists."""
+        _check_fields(limits)
         record = KeyRecord(
             id=key_id or new_key_id(),
             display=display_key(raw),
@@ -140,8 +223,9 @@ class KeyStore:
             is_admin=is_admin,
             created_at=utcnow(),
             expires_at=expires_at,
+            **_normalise(limits),
         )
-        values = dataclasses.asdict(record)
+        values = record.row_values()
         try:
             async with self._db.autocommit.connect() as conn:
                 await conn.execute(insert(ApiKey).values(key_hash=hash_key(raw), **values))
@@ -207,6 +291,39 @@ class KeyStore:
             return False
         self._cache.pop(digest, None)
         return True
+
+    async def update(self, key_id: str, changes: dict[str, Any]) -> KeyRecord | None:
+        """Sets the given `EDITABLE_FIELDS`; None for an unknown id. Takes effect at once here,
+        within the auth cache's TTL on other replicas."""
+        _check_fields(changes)
+        values = _column_values(changes)
+        if not values:
+            return await self.get(key_id)
+        stmt = update(ApiKey).where(ApiKey.id == key_id).values(values).returning(*_COLUMNS)
+        async with self._db.autocommit.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        self._forget(key_id)
+        return None if row is None else KeyRecord.from_row(row)
+
+    async def rotate(self, key_id: str) -> tuple[str, KeyRecord] | None:
+        """Replaces a live key's secret, keeping its id, limits and usage; the old secret stops
+        working. Returns the new raw key (shown once), or None for an unknown or revoked id."""
+        raw = generate_key()
+        stmt = (
+            update(ApiKey)
+            .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+            .values(key_hash=hash_key(raw), display=display_key(raw))
+            .returning(*_COLUMNS)
+        )
+        async with self._db.autocommit.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        self._forget(key_id)
+        return None if row is None else (raw, KeyRecord.from_row(row))
+
+    def _forget(self, key_id: str) -> None:
+        for digest, (_, record) in list(self._cache.items()):
+            if record.id == key_id:
+                self._cache.pop(digest, None)
 
     async def count(self) -> int:
         async with self._db.autocommit.connect() as conn:

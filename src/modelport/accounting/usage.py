@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from ..storage.db import Database
-from ..storage.tables import UsageRecord, utcnow
+from ..storage.tables import ApiKey, UsageRecord, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,7 @@ class UsageEntry:
     error_code: str | None = None
     stream: bool = False
     created_at: datetime | None = None  # None: the time of recording
+    cost_micros: int = 0  # see accounting.pricing
 
     @property
     def total(self) -> int:
@@ -43,7 +44,8 @@ class UsageLedger:
         self._db = db
 
     async def record(self, entry: UsageEntry) -> str:
-        """Appends the entry with a single autocommitted INSERT; returns the row's id."""
+        """Appends the entry and adds it to its key's usage counters, in one transaction (so
+        balances and the ledger never disagree); returns the row's id."""
         row_id = "use_" + secrets.token_hex(12)
         values: dict[str, Any] = {
             "id": row_id,
@@ -60,9 +62,20 @@ class UsageLedger:
             "error_code": entry.error_code,
             "stream": entry.stream,
             "created_at": entry.created_at or utcnow(),
+            "cost_micros": entry.cost_micros,
         }
-        async with self._db.autocommit.connect() as conn:
+        debit = (
+            update(ApiKey)
+            .where(ApiKey.id == entry.key_id)
+            .values(
+                used_tokens=ApiKey.used_tokens + entry.total,
+                used_micros=ApiKey.used_micros + entry.cost_micros,
+            )
+        )
+        async with self._db.engine.begin() as conn:
             await conn.execute(insert(UsageRecord).values(values))
+            if entry.total or entry.cost_micros:
+                await conn.execute(debit)
         return row_id
 
     async def totals(
@@ -78,6 +91,7 @@ class UsageLedger:
             func.coalesce(func.sum(UsageRecord.prompt_tokens), 0),
             func.coalesce(func.sum(UsageRecord.completion_tokens), 0),
             func.coalesce(func.sum(UsageRecord.total_tokens), 0),
+            func.coalesce(func.sum(UsageRecord.cost_micros), 0),
         )
         if key_id is not None:
             stmt = stmt.where(UsageRecord.key_id == key_id)
@@ -89,12 +103,13 @@ class UsageLedger:
             stmt = stmt.where(UsageRecord.created_at < until)
         async with self._db.autocommit.connect() as conn:
             row = (await conn.execute(stmt)).one()
-        requests, prompt, completion, total = (int(v) for v in row)
+        requests, prompt, completion, total, cost = (int(v) for v in row)
         return {
             "requests": requests,
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": total,
+            "cost_micros": cost,
         }
 
     async def recent(self, key_id: str, limit: int = 50) -> list[UsageEntry]:
@@ -125,4 +140,12 @@ def _entry(row: UsageRecord) -> UsageEntry:
         error_code=row.error_code,
         stream=row.stream,
         created_at=row.created_at,
+        cost_micros=row.cost_micros,
     )
+
+
+class NullLedger(UsageLedger):
+    """Records nothing: the ledger of `accounting: false`, for measuring accounting's cost."""
+
+    async def record(self, entry: UsageEntry) -> str:
+        return ""

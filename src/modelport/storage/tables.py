@@ -11,9 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -77,6 +80,16 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Platform limits (migration 0003). Quotas: None means unlimited; money is in micro-units.
+    quota_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    quota_micros: Mapped[int | None] = mapped_column(BigInteger)
+    used_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    used_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    allowed_models: Mapped[list[str] | None] = mapped_column(JSON)
+    allowed_kbs: Mapped[list[str] | None] = mapped_column(JSON)
+    rpm: Mapped[int | None] = mapped_column(Integer)
+    tpm: Mapped[int | None] = mapped_column(Integer)
+    group_multiplier: Mapped[float] = mapped_column(Float, default=1.0)
 
 
 class UsageRecord(Base):
@@ -102,3 +115,4 @@ class UsageRecord(Base):
     error_code: Mapped[str | None] = mapped_column(String(100))
     stream: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cost_micros: Mapped[int] = mapped_column(BigInteger, default=0)  # migration 0003

@@ -1,0 +1,36 @@
+"""What a request costs: the catalogue's price per 1,000 tokens times the key's group multiplier.
+
+Money is kept in integer micro-units (millionths of the currency unit) so that sums over the
+ledger are exact; each request's cost is rounded half-up to the nearest micro-unit once.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from ..settings import Price
+
+MICROS_PER_UNIT = 1_000_000
+_PER_TOKEN = Decimal(MICROS_PER_UNIT) / Decimal(1000)  # prices are per 1,000 tokens
+
+
+def cost_micros(
+    price: Price, prompt_tokens: int, completion_tokens: int, multiplier: float = 1.0
+) -> int:
+    """The cost of one request in micro-units."""
+    raw = (
+        Decimal(str(price.prompt)) * prompt_tokens
+        + Decimal(str(price.completion)) * completion_tokens
+    )
+    exact = raw * _PER_TOKEN * Decimal(str(multiplier))
+    return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def to_micros(amount: float) -> int:
+    """A currency amount (as given by people: 12.5) in micro-units."""
+    exact = Decimal(str(amount)) * MICROS_PER_UNIT
+    return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def from_micros(micros: int) -> float:
+    return micros / MICROS_PER_UNIT

@@ -1,0 +1,58 @@
+"""A key's own account: `GET /v1/key` (limits and balance), `GET /v1/usage`, `POST /v1/redeem`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ..accounting.usage_report import UsageFilter
+from ..protocol.admin import KeyInfo, RedeemRequest, RedeemResult, UsageInfo
+from ..protocol.errors import APIError
+from .deps import KeyDep, ServicesDep
+from .usage_view import parse_group_by, usage_info
+
+router = APIRouter(prefix="/v1")
+
+
+async def _fresh(key_id: str, services: ServicesDep) -> KeyInfo:
+    record = await services.keys.get(key_id)
+    if record is None:  # deleted under our feet; keys are never deleted, so unreachable
+        raise APIError(401, "Unknown key.", code="invalid_api_key")
+    return KeyInfo.model_validate(record)
+
+
+@router.get("/key")
+async def own_key(key: KeyDep, services: ServicesDep) -> KeyInfo:
+    return await _fresh(key.id, services)
+
+
+@router.get("/usage")
+async def own_usage(
+    key: KeyDep,
+    services: ServicesDep,
+    group_by: Annotated[str, Query(description="Comma-separated: model, day.")] = "model",
+    model: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> UsageInfo:
+    where = UsageFilter(key_id=key.id, model=model, since=since, until=until)
+    return await usage_info(services.db, where, parse_group_by(group_by))
+
+
+@router.post("/redeem")
+async def redeem(body: RedeemRequest, key: KeyDep, services: ServicesDep) -> RedeemResult:
+    credit = await services.codes.redeem(body.code.strip(), key.id)
+    if credit is None:
+        raise APIError(
+            400,
+            "This redemption code is invalid or has already been redeemed.",
+            param="code",
+            code="invalid_redemption_code",
+        )
+    return RedeemResult(
+        credited_tokens=credit.tokens,
+        credited_micros=credit.micros,
+        key=await _fresh(key.id, services),
+    )

@@ -1,0 +1,1 @@
+"""Metrics and structured logs: what the platform reports about itself."""

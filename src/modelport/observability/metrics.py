@@ -1,0 +1,109 @@
+"""Prometheus metrics, on a registry of their own (no module-level state).
+
+With several worker processes (`modelport serve --workers N`) the CLI sets
+`PROMETHEUS_MULTIPROC_DIR` before the workers start; counters and histograms then add up
+across workers in that directory and `/metrics` reports the sum, whichever worker answers.
+The engine queue gauge is read at scrape time, so it is per worker (one series per pid).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from ..accounting.usage import UsageEntry
+
+_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+# (model name, queued requests) of each local engine, read when /metrics is scraped.
+QueueReader = Callable[[], Iterable[tuple[str, int]]]
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self._multiprocess = multiprocess_dir() is not None
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "modelport_requests", "HTTP requests.", ["method", "route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "modelport_request_duration_seconds",
+            "HTTP request latency, to the last byte.",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttft = Histogram(
+            "modelport_time_to_first_token_seconds",
+            "Streamed responses: time from the request to the first event.",
+            ["route"],
+            buckets=_TTFT_BUCKETS,
+            registry=r,
+        )
+        self.tokens = Counter(
+            "modelport_tokens", "Tokens in and out.", ["model", "channel", "direction"], registry=r
+        )
+        self.errors = Counter(
+            "modelport_errors",
+            "Failed chat requests by channel and error code.",
+            ["model", "channel", "code"],
+            registry=r,
+        )
+        self.queue = Gauge(
+            "modelport_engine_queue_depth",
+            "Requests waiting for a slot of a local engine.",
+            ["model"],
+            registry=r,
+            multiprocess_mode="liveall",
+        )
+        self._queues: QueueReader | None = None
+
+    def watch_queues(self, reader: QueueReader) -> None:
+        self._queues = reader
+
+    def observe_request(
+        self, method: str, route: str, status: int, seconds: float, ttft: float | None
+    ) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+        if ttft is not None:
+            self.ttft.labels(route).observe(ttft)
+
+    def observe_usage(self, entry: UsageEntry) -> None:
+        """One finished chat request, as the ledger sees it."""
+        if entry.prompt_tokens:
+            self.tokens.labels(entry.model, entry.provider, "in").inc(entry.prompt_tokens)
+        if entry.completion_tokens:
+            self.tokens.labels(entry.model, entry.provider, "out").inc(entry.completion_tokens)
+        if entry.status >= 400:
+            code = entry.error_code or str(entry.status)
+            self.errors.labels(entry.model, entry.provider, code).inc()
+
+    def render(self) -> bytes:
+        if self._queues is not None:
+            for model, depth in self._queues():
+                self.queue.labels(model).set(depth)
+        if not self._multiprocess:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)
