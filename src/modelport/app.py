@@ -10,9 +10,14 @@ from fastapi import FastAPI
 
 from . import __version__
 from .api import channels, chat, health, models
+from .api.account import router as account_router
+from .api.admin import router as admin_router
 from .api.body_limit import BodyLimitMiddleware
 from .api.errors import install_error_handlers
+from .api.metrics import router as metrics_router
+from .api.observe import ObserveMiddleware
 from .api.request_id import RequestIdMiddleware
+from .observability.logs import configure_logging
 from .services import build_services
 from .settings import Settings
 
@@ -22,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, settings.log_json)
         services = await build_services(settings)
         app.state.services = services
         logging.getLogger("modelport").info("modelport ready")
@@ -34,6 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (chat, models, health, channels):
         app.include_router(module.router)
+    for router in (admin_router, account_router, metrics_router):
+        app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObserveMiddleware)  # inside RequestIdMiddleware: sees the request id
     app.add_middleware(RequestIdMiddleware)
     return app

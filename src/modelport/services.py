@@ -5,13 +5,18 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from .accounting.gate import Gate
 from .accounting.keys import KeyStore, ensure_bootstrap_admin
-from .accounting.usage import UsageLedger
+from .accounting.ratelimit import build_rate_limiter
+from .accounting.redeem import RedemptionCodes
+from .accounting.usage import NullLedger, UsageLedger
 from .chat.service import ChatService
+from .observability.metrics import Metrics
 from .providers.base import ProviderDeps
 from .providers.registry import ProviderRegistry
 from .routing.catalogue import Catalogue
@@ -32,6 +37,9 @@ class Services:
     providers: ProviderRegistry
     chat: ChatService
     http: httpx.AsyncClient
+    codes: RedemptionCodes
+    metrics: Metrics
+    gate: Gate | None = None  # None with `accounting: false` (benchmarks only)
 
     def local_engines(self) -> list[Any]:
         """Engines of in-process providers (those that expose `engines()`), for health/metrics."""
@@ -43,6 +51,8 @@ class Services:
         return engines
 
     async def aclose(self) -> None:
+        if self.gate is not None:
+            await self.gate.aclose()
         await self.providers.aclose()
         await self.http.aclose()
         await self.db.dispose()
@@ -56,10 +66,11 @@ async def build_services(settings: Settings) -> Services:
     if settings.bootstrap_admin_key:
         raw = await ensure_bootstrap_admin(keys, settings.data_dir)
         if raw is not None:
-            # Shown once so `make serve` is usable at once; it is also in a 0600 file.
+            # Never printed: logs are not the place for a secret; the file is readable by its
+            # owner only.
             print(
-                f"modelport: created the first admin API key (saved to "
-                f"{settings.data_dir / 'admin_key'}):\n  {raw}",
+                f"modelport: created the first admin API key; it is in "
+                f"{settings.data_dir / 'admin_key'} (mode 0600)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -71,6 +82,16 @@ async def build_services(settings: Settings) -> Services:
             prepare = getattr(providers.get(channel.provider), "prepare", None)
             if prepare is not None:
                 await prepare(channel)
-    ledger = UsageLedger(db)
+    ledger = UsageLedger(db) if settings.accounting else NullLedger(db)
+    gate = Gate(keys, build_rate_limiter(settings.redis_url)) if settings.accounting else None
+    metrics = Metrics()
     chat = ChatService(catalogue, providers, ledger, ChannelRouter(settings=settings.routing))
-    return Services(settings, db, keys, ledger, catalogue, providers, chat, http)
+    chat.gate, chat.metrics = gate, metrics
+    codes = RedemptionCodes(db)
+    services = Services(
+        settings, db, keys, ledger, catalogue, providers, chat, http, codes, metrics, gate
+    )
+    metrics.watch_queues(
+        lambda: [(Path(e.model.path).stem, e.scheduler.queued) for e in services.local_engines()]
+    )
+    return services

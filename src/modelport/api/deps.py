@@ -51,4 +51,4 @@ KeyDep = Annotated[KeyRecord, Depends(require_key)]
 
 
 def caller_of(request: Request, key: KeyRecord) -> Caller:
-    return Caller(key_id=key.id, owner=key.owner, request_id=request.state.request_id)
+    return Caller(key_id=key.id, owner=key.owner, request_id=request.state.request_id, key=key)

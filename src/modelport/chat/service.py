@@ -8,7 +8,10 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from ..accounting.gate import Gate
+from ..accounting.keys import KeyRecord
 from ..accounting.usage import UsageEntry, UsageLedger
+from ..observability.metrics import Metrics
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletion, ChatCompletionChunk, Usage, completion_id
 from ..protocol.errors import APIError
@@ -34,6 +37,7 @@ class Caller:
     key_id: str
     owner: str
     request_id: str
+    key: KeyRecord | None = None  # its limits, for the gate; None skips the gate
 
 
 class ChatService:
@@ -50,6 +54,8 @@ class ChatService:
         self.ledger = ledger
         self.router = router or ChannelRouter()
         self.augmenters = list(augmenters or [])
+        self.gate: Gate | None = None  # quotas, allow-lists, rate limits (see build_services)
+        self.metrics: Metrics | None = None
 
     async def _augment(self, request: ChatCompletionRequest, caller: Caller) -> Augmentation:
         """Apply the first augmenter that takes the request (knowledge bases before search)."""
@@ -61,6 +67,8 @@ class ChatService:
 
     async def complete(self, request: ChatCompletionRequest, caller: Caller) -> ChatCompletion:
         model = self.catalogue.resolve(request.model)
+        if self.gate is not None:  # refused here means no upstream call at all
+            await self.gate.admit(caller.key, model.name, request.knowledge_base_ids())
         started = time.perf_counter()
         augmented = await self._augment(request, caller)
         request = augmented.request
@@ -86,6 +94,8 @@ class ChatService:
     async def open_stream(self, request: ChatCompletionRequest, caller: Caller) -> ChatStream:
         """Start a stream; failures before its first chunk raise, so they get a real status."""
         model = self.catalogue.resolve(request.model)
+        if self.gate is not None:  # refused here means no upstream call at all
+            await self.gate.admit(caller.key, model.name, request.knowledge_base_ids())
         started = time.perf_counter()
         augmented = await self._augment(request, caller)
         request = augmented.request
@@ -140,6 +150,9 @@ class ChatService:
         stream: bool,
     ) -> None:
         usage = usage or Usage()
+        cost = 0
+        if self.gate is not None:
+            cost = self.gate.cost(caller.key, model, usage.prompt_tokens, usage.completion_tokens)
         entry = UsageEntry(
             request_id=caller.request_id,
             key_id=caller.key_id,
@@ -153,11 +166,16 @@ class ChatService:
             status=status,
             error_code=code,
             stream=stream,
+            cost_micros=cost,
         )
         try:
             await self.ledger.record(entry)
         except Exception:  # the answer was given; a ledger fault must not turn it into a 500
             log.exception("could not record usage for %s", caller.request_id)
+        if self.metrics is not None:
+            self.metrics.observe_usage(entry)
+        if self.gate is not None:
+            await self.gate.settle(caller.key, entry.total)
 
 
 def new_request_id() -> str:
