@@ -20,10 +20,10 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "recorded"
 HUGE_PAGE_BYTES = 20 * 1024 * 1024
 SLOW_SECONDS = 3.0
-# query keyword -> recorded SearxNG response (data/searxng/<name>.json)
+# query keyword -> recorded SearxNG response (recorded/searxng/<name>.json)
 SCENARIOS = {"metadata": "hostile", "catalogue": "heavy"}
 
 
