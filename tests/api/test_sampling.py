@@ -78,7 +78,8 @@ def _top_repeat(text: str) -> int:
 
 @pytest.mark.parametrize("field", ["frequency_penalty", "presence_penalty"])
 def test_penalties_reduce_repetition(client: openai.OpenAI, model_name: str, field: str) -> None:
-    loop = [{"role": "user", "content": "Repeat the word 'sea' many times."}]
+    # This tiny model loops on this question under greedy decoding ("la femme au martyre, ...").
+    loop = [{"role": "user", "content": "What is the capital of France?"}]
 
     def ask(**kwargs: object) -> str:
         reply = client.chat.completions.create(

@@ -26,6 +26,7 @@ class RunningServer:
     admin_key: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    database_url: str = ""
 
     @property
     def api_url(self) -> str:
@@ -68,7 +69,12 @@ def run_server(
     log_path = data_dir / f"server-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=child_env)
-    server = RunningServer(f"http://127.0.0.1:{port}", data_dir, "", process, log_path)
+    database_url = child_env.get(
+        "MODELPORT_DATABASE_URL", f"sqlite+aiosqlite:///{(data_dir / 'modelport.db').resolve()}"
+    )
+    server = RunningServer(
+        f"http://127.0.0.1:{port}", data_dir, "", process, log_path, database_url
+    )
     try:
         _wait_ready(server, ready_timeout)
         key_file = data_dir / "admin_key"

@@ -47,7 +47,11 @@ def build_sampler(params: SamplingParams, vocab: Any, n_vocab: int) -> Any:
         add(
             chain,
             ll.llama_sampler_init_penalties(
-                params.penalty_window, 1.0, params.frequency_penalty, params.presence_penalty
+                n_vocab,
+                params.penalty_window,
+                1.0,
+                params.frequency_penalty,
+                params.presence_penalty,
             ),
         )
     if params.grammar:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from .base import RequestModel
 
@@ -149,7 +149,7 @@ class ResponseFormat(RequestModel):
 
 
 class StreamOptions(RequestModel):
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class KnowledgeBaseRef(RequestModel):
@@ -171,18 +171,18 @@ class ChatCompletionRequest(RequestModel):
     logit_bias: dict[str, float] | None = None
     seed: int | None = None
     user: str | None = None
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     response_format: ResponseFormat | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: StrictBool | None = None
     functions: list[FunctionDefinition] | None = Field(default=None, min_length=1)
     function_call: FunctionCallChoice | None = None
-    logprobs: bool | None = None
+    logprobs: StrictBool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     knowledge_base: KnowledgeBaseRef | None = None
-    with_search_enhance: bool = False
+    with_search_enhance: StrictBool = False
 
     @field_validator("top_k")
     @classmethod
