@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -28,13 +30,32 @@ def serve(
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Start the API server (the embedded model is loaded before it accepts requests)."""
-    import uvicorn
-
     # Workers build their own app from the environment, so options travel through it.
     if config is not None:
         os.environ["MODELPORT_CONFIG"] = str(config)
     if data_dir is not None:
         os.environ["MODELPORT_DATA_DIR"] = str(data_dir)
+    metrics_dir = _multiprocess_metrics_dir() if workers > 1 else None
+    try:
+        _run_uvicorn(host, port, workers, log_level)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _multiprocess_metrics_dir() -> str | None:
+    """Workers add up their Prometheus metrics in one directory (prometheus-client's
+    multiprocess mode); it must be set before they start. None when the user set their own."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="modelport-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def _run_uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
+    import uvicorn
+
     uvicorn.run(
         "modelport.app:create_app",
         factory=True,
@@ -45,6 +66,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=5,
+        access_log=False,  # the app writes its own access lines, as JSON with the request id
     )
 
 

@@ -17,23 +17,26 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_KEY_COLUMNS = (
-    sa.Column("quota_tokens", sa.BigInteger(), nullable=True),
-    sa.Column("quota_micros", sa.BigInteger(), nullable=True),
-    sa.Column("used_tokens", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("used_micros", sa.BigInteger(), nullable=False, server_default="0"),
-    sa.Column("allowed_models", sa.JSON(), nullable=True),
-    sa.Column("allowed_kbs", sa.JSON(), nullable=True),
-    sa.Column("rpm", sa.Integer(), nullable=True),
-    sa.Column("tpm", sa.Integer(), nullable=True),
-    sa.Column("group_multiplier", sa.Float(), nullable=False, server_default="1.0"),
-)
+
+def _key_columns() -> list[sa.Column[object]]:
+    """Fresh column objects each time: a Column belongs to the first table it is added to."""
+    return [
+        sa.Column("quota_tokens", sa.BigInteger(), nullable=True),
+        sa.Column("quota_micros", sa.BigInteger(), nullable=True),
+        sa.Column("used_tokens", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("used_micros", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("allowed_models", sa.JSON(), nullable=True),
+        sa.Column("allowed_kbs", sa.JSON(), nullable=True),
+        sa.Column("rpm", sa.Integer(), nullable=True),
+        sa.Column("tpm", sa.Integer(), nullable=True),
+        sa.Column("group_multiplier", sa.Float(), nullable=False, server_default="1.0"),
+    ]
 
 
 def upgrade() -> None:
     with op.batch_alter_table("api_keys") as batch:
-        for column in _KEY_COLUMNS:
-            batch.add_column(column.copy())
+        for column in _key_columns():
+            batch.add_column(column)
     with op.batch_alter_table("usage_records") as batch:
         batch.add_column(
             sa.Column("cost_micros", sa.BigInteger(), nullable=False, server_default="0")
@@ -63,5 +66,5 @@ def downgrade() -> None:
     with op.batch_alter_table("usage_records") as batch:
         batch.drop_column("cost_micros")
     with op.batch_alter_table("api_keys") as batch:
-        for column in reversed(_KEY_COLUMNS):
+        for column in reversed(_key_columns()):
             batch.drop_column(column.name)

@@ -1,0 +1,125 @@
+"""/metrics, JSON access logs with the request id, and no secret in logs or in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+
+import asyncpg
+
+from tests.platform.conftest import BROKEN_MODEL, Platform
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_count_requests_tokens_ttft_and_errors(sqlite_platform: Platform) -> None:
+    p = sqlite_platform
+    key = p.new_key()
+    before = p.http.get("/metrics").text
+    route = "/v1/chat/completions"
+    usage = p.chat(key["key"], max_tokens=2).json()["usage"]
+    failed = p.chat(key["key"], model=BROKEN_MODEL, max_tokens=2)
+    assert failed.status_code >= 500
+    with p.http.stream(
+        "POST",
+        route,
+        json={"model": "fake-gpt", "messages": [{"role": "user", "content": "hi"}], "stream": True},
+        headers={"Authorization": f"Bearer {key['key']}"},
+    ) as r:
+        r.read()
+    # A stream is observed when its last byte has been sent, a moment after the client has it.
+    deadline = time.monotonic() + 5
+    while True:
+        after = p.http.get("/metrics").text
+        done = _metric(after, "modelport_request_duration_seconds_count", route=route)
+        if done - _metric(before, "modelport_request_duration_seconds_count", route=route) >= 3:
+            break
+        assert time.monotonic() < deadline, "the requests were not observed"
+        time.sleep(0.05)
+
+    def delta(name: str, **labels: str) -> float:
+        return _metric(after, name, **labels) - _metric(before, name, **labels)
+
+    assert delta("modelport_requests_total", route=route, status="200") == 2
+    assert delta("modelport_requests_total", route=route, status=str(failed.status_code)) == 1
+    assert delta("modelport_request_duration_seconds_count", route=route) == 3
+    assert delta("modelport_time_to_first_token_seconds_count", route=route) == 1
+    assert delta("modelport_tokens_total", direction="in") >= usage["prompt_tokens"]
+    assert delta("modelport_errors_total", model=BROKEN_MODEL, channel="openai_compat") == 1
+    assert "modelport_engine_queue_depth" in after
+
+
+def test_json_logs_carry_the_request_id(sqlite_platform: Platform) -> None:
+    p = sqlite_platform
+    response = p.admin("GET", "/v1/key", headers={"X-Request-ID": "trace-abc-123"})
+    assert response.headers["x-request-id"] == "trace-abc-123"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = [json.loads(x) for x in p.server.log().splitlines() if x.startswith("{")]
+        mine = [x for x in lines if x.get("request_id") == "trace-abc-123"]
+        if mine:
+            break
+        time.sleep(0.05)
+    assert mine and mine[0]["logger"] == "modelport.access" and mine[0]["status"] == 200
+
+
+def _secrets(p: Platform) -> list[str]:
+    key = p.new_key()
+    p.chat(key["key"], max_tokens=1)
+    p.as_key(key["key"] + "x", "GET", "/v1/key")  # a wrong key is not logged either
+    rotated = p.admin("POST", f"/admin/keys/{key['id']}/rotate").json()["key"]
+    [code] = [
+        c["code"]
+        for c in p.admin(
+            "POST", "/admin/redemption-codes", json={"batch": "leak", "count": 1, "tokens": 5}
+        ).json()["data"]
+    ]
+    p.as_key(rotated, "POST", "/v1/redeem", json={"code": code})
+    return [p.server.admin_key, key["key"], rotated, code]
+
+
+def _assert_absent(secrets: list[str], haystack: bytes, where: str) -> None:
+    for secret in secrets:
+        assert secret.encode() not in haystack, f"a secret is stored in clear in {where}"
+        body = secret.split("-", 1)[1].encode()
+        assert body not in haystack, f"a secret's body is stored in clear in {where}"
+
+
+def test_no_secret_in_logs_or_sqlite(sqlite_platform: Platform) -> None:
+    p = sqlite_platform
+    secrets = _secrets(p)
+    _assert_absent(secrets, p.server.log_path.read_bytes(), "the log")
+    files = list(p.server.data_dir.glob("modelport.db*"))
+    assert files
+    for path in files:
+        _assert_absent(secrets, path.read_bytes(), path.name)
+    assert re.search(rb"sk-[A-Za-z0-9_-]{40,}", p.server.log_path.read_bytes()) is None
+
+
+def test_no_secret_in_postgresql(pg_platform: Platform) -> None:
+    p = pg_platform
+    secrets = _secrets(p)
+    _assert_absent(secrets, p.server.log_path.read_bytes(), "the log")
+
+    async def dump() -> bytes:
+        url = p.database_url.replace("postgresql+asyncpg", "postgresql")  # type: ignore[attr-defined]
+        conn = await asyncpg.connect(url)
+        try:
+            rows = []
+            for table in ("api_keys", "redemption_codes", "usage_records"):
+                rows += await conn.fetch(f"SELECT * FROM {table}")
+            return repr([dict(r) for r in rows]).encode()
+        finally:
+            await conn.close()
+
+    _assert_absent(secrets, asyncio.run(dump()), "PostgreSQL")
