@@ -14,12 +14,17 @@ from .api.account import router as account_router
 from .api.admin import router as admin_router
 from .api.body_limit import BodyLimitMiddleware
 from .api.errors import install_error_handlers
+from .api.files import router as files_router
+from .api.kbs import router as kbs_router
+from .api.knowledge_deps import install_knowledge_errors
 from .api.metrics import router as metrics_router
 from .api.observe import ObserveMiddleware
 from .api.request_id import RequestIdMiddleware
 from .observability.logs import configure_logging
 from .services import build_services
 from .settings import Settings
+
+MULTIPART_OVERHEAD = 64 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,11 +43,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="modelport", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    install_knowledge_errors(app)
     for module in (chat, models, health, channels):
         app.include_router(module.router)
     for router in (admin_router, account_router, metrics_router):
         app.include_router(router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(files_router)
+    app.include_router(kbs_router)
+    # Uploads get the file limit plus room for the multipart framing; the router checks the
+    # file itself.
+    upload_limit = settings.max_file_bytes + MULTIPART_OVERHEAD
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/v1/files": max(upload_limit, settings.max_body_bytes)},
+    )
     app.add_middleware(ObserveMiddleware)  # inside RequestIdMiddleware: sees the request id
     app.add_middleware(RequestIdMiddleware)
     return app

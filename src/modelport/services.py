@@ -15,7 +15,9 @@ from .accounting.keys import KeyStore, ensure_bootstrap_admin
 from .accounting.ratelimit import build_rate_limiter
 from .accounting.redeem import RedemptionCodes
 from .accounting.usage import NullLedger, UsageLedger
+from .chat.kb_grounding import KnowledgeGrounding
 from .chat.service import ChatService
+from .knowledge.service import KnowledgeService, build_knowledge
 from .observability.metrics import Metrics
 from .providers.base import ProviderDeps
 from .providers.registry import ProviderRegistry
@@ -40,6 +42,7 @@ class Services:
     codes: RedemptionCodes
     metrics: Metrics
     gate: Gate | None = None  # None with `accounting: false` (benchmarks only)
+    knowledge: KnowledgeService | None = None  # files, knowledge bases, their ingestion
 
     def local_engines(self) -> list[Any]:
         """Engines of in-process providers (those that expose `engines()`), for health/metrics."""
@@ -51,6 +54,8 @@ class Services:
         return engines
 
     async def aclose(self) -> None:
+        if self.knowledge is not None:
+            await self.knowledge.aclose()
         if self.gate is not None:
             await self.gate.aclose()
         await self.providers.aclose()
@@ -86,11 +91,20 @@ async def build_services(settings: Settings) -> Services:
     gate = Gate(keys, build_rate_limiter(settings.redis_url)) if settings.accounting else None
     metrics = Metrics()
     chat = ChatService(catalogue, providers, ledger, ChannelRouter(settings=settings.routing))
+    knowledge = build_knowledge(
+        db,
+        settings.data_dir,
+        ingest=settings.knowledge.ingest,
+        embed_threads=settings.knowledge.embed_threads,
+    )
+    chat.augmenters.insert(0, KnowledgeGrounding(knowledge, settings.knowledge))  # runs first
     chat.gate, chat.metrics = gate, metrics
     codes = RedemptionCodes(db)
     services = Services(
         settings, db, keys, ledger, catalogue, providers, chat, http, codes, metrics, gate
     )
+    services.knowledge = knowledge
+    await knowledge.start()  # resumes ingestion a previous run left unfinished
     metrics.watch_queues(
         lambda: [(Path(e.model.path).stem, e.scheduler.queued) for e in services.local_engines()]
     )

@@ -137,6 +137,16 @@ def default_catalogue() -> list[ModelConfig]:
     return [ModelConfig(name=DEFAULT_LOCAL_MODEL, channels=[ChannelConfig(provider="local")])]
 
 
+class KnowledgeSettings(BaseModel):
+    """Knowledge bases: background ingestion, retrieval, and passages in the prompt."""
+
+    ingest: bool = True  # run the ingestion worker in this process (off: API replicas only)
+    top_k: int = Field(default=5, ge=1, le=20)  # passages cited per answer
+    relative_cut: float = Field(default=0.5, ge=0.0, le=1.0)  # drop scores < best * this
+    prompt_chars: int = Field(default=2400, ge=200)  # passage text put into the prompt, in all
+    embed_threads: int = Field(default=1, ge=1)
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Reads the YAML file named by MODELPORT_CONFIG (or the `config_file` init argument)."""
 
@@ -169,6 +179,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1)  # uploads to /v1/files
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     models: list[ModelConfig] = Field(default_factory=default_catalogue)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)

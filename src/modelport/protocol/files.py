@@ -1,0 +1,39 @@
+"""`/v1/files` objects in Baichuan's (and OpenAI's) shape."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from .base import WireModel
+
+FilePurpose = Literal["knowledge-base", "file-parsing"]
+FILE_PURPOSES: tuple[str, ...] = ("knowledge-base", "file-parsing")
+
+
+class FileObject(WireModel):
+    id: str
+    object: Literal["file"] = "file"
+    bytes: int
+    created_at: int  # unix seconds
+    filename: str
+    purpose: str
+
+
+class FileList(WireModel):
+    object: Literal["list"] = "list"
+    data: list[FileObject]
+
+
+class FileDeleted(WireModel):
+    id: str
+    object: Literal["file"] = "file"
+    deleted: bool = True
+
+
+class ParsedContent(WireModel):
+    """The text extracted from an upload, as `/parsed-content` returns it."""
+
+    id: str
+    object: Literal["file.parsed_content"] = "file.parsed_content"
+    filename: str
+    content: str
