@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,3 +123,44 @@ def platform(request: pytest.FixtureRequest) -> Platform:
 @pytest.fixture
 def sqlite_file(sqlite_platform: Platform) -> Path:
     return sqlite_platform.server.data_dir / "modelport.db"
+
+
+@pytest.fixture(scope="session")
+def two_replicas(
+    tmp_path_factory: pytest.TempPathFactory, upstream_url: str
+) -> Iterator[tuple[Platform, Platform]]:
+    """Two `modelport serve` processes on one PostgreSQL database and one Redis."""
+    name, url = create_database("modelport_replicas")
+    env = {"MODELPORT_DATABASE_URL": url, "MODELPORT_REDIS_URL": REDIS_URL}
+    config = platform_config(upstream_url, local=False)
+    root: Path = tmp_path_factory.mktemp("replicas")
+    try:
+        with (
+            run_server(root / "a", config=config, env=env) as a,
+            run_server(root / "b", config=config, env=env) as b,
+        ):
+            b.admin_key = a.admin_key  # only the first replica created the bootstrap key
+            yield Platform(a), Platform(b)
+    finally:
+        drop_database(name)
+
+
+def sse_usage(lines: Iterator[str]) -> dict[str, int] | None:
+    """The usage a streamed response reported (its last `usage` object), if any."""
+    usage = None
+    for line in lines:
+        if line.startswith("data: {"):
+            usage = json.loads(line[6:]).get("usage") or usage
+    return usage
+
+
+def settled_usage(p: Platform, key_id: str, requests: int) -> dict[str, Any]:
+    """The key's ledger totals once `requests` rows are in (a stream settles as it closes,
+    a moment after its client has read `[DONE]`)."""
+    deadline = time.monotonic() + 20
+    while True:
+        report = p.admin("GET", "/admin/usage", params={"key_id": key_id}).json()
+        totals: dict[str, Any] = report["totals"]
+        if totals["requests"] >= requests or time.monotonic() > deadline:
+            return totals
+        time.sleep(0.05)

@@ -4,14 +4,13 @@ streams debited with what they produced, also when the client walks away."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
 
 from modelport.accounting.pricing import cost_micros, to_micros
 from modelport.settings import Price
-from tests.platform.conftest import LOCAL_MODEL, PRICE, Platform
+from tests.platform.conftest import LOCAL_MODEL, PRICE, Platform, settled_usage
 
 
 def test_pricing_is_exact_in_micro_units() -> None:
@@ -57,17 +56,6 @@ def test_currency_quota_and_cost_with_multiplier(platform: Platform) -> None:
     assert refused.status_code == 429 and refused.json()["error"]["code"] == "insufficient_quota"
 
 
-def _used(platform: Platform, key: dict[str, Any], want_requests: int) -> dict[str, Any]:
-    """The key's ledger totals once `want_requests` rows are in (streams settle on close)."""
-    deadline = time.monotonic() + 20
-    while True:
-        report = platform.admin("GET", "/admin/usage", params={"key_id": key["id"]}).json()
-        if report["totals"]["requests"] >= want_requests or time.monotonic() > deadline:
-            totals: dict[str, Any] = report["totals"]
-            return totals
-        time.sleep(0.1)
-
-
 def test_stream_is_debited_with_its_usage(platform: Platform) -> None:
     key = platform.new_key(quota_tokens=10_000)
     body = {
@@ -84,7 +72,7 @@ def test_stream_is_debited_with_its_usage(platform: Platform) -> None:
             if line.startswith("data: {"):
                 usage = json.loads(line[6:]).get("usage") or usage
     assert usage is not None
-    totals = _used(platform, key, 1)
+    totals = settled_usage(platform, key["id"], 1)
     assert totals["total_tokens"] == usage["total_tokens"]
     info = platform.as_key(key["key"], "GET", "/v1/key").json()
     assert info["used_tokens"] == usage["total_tokens"]
@@ -109,7 +97,7 @@ def test_abandoned_stream_is_debited_with_what_it_produced(platform: Platform) -
             seen += line.startswith("data: {")
             if seen >= 3:
                 break  # leave mid-stream
-    totals = _used(platform, key, 1)
+    totals = settled_usage(platform, key["id"], 1)
     assert totals["requests"] == 1
     assert 2 <= totals["completion_tokens"] < 200
     assert totals["prompt_tokens"] > 0

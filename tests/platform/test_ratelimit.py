@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from modelport.accounting.ratelimit import LocalRateLimiter, RedisRateLimiter
-from tests.platform.conftest import REDIS_URL, Platform, platform_config
-from tests.support.postgres import create_database, drop_database
-from tests.support.server import run_server
+from tests.platform.conftest import REDIS_URL, Platform
 
 
 class Clock:
@@ -87,26 +83,6 @@ def test_tpm_limit_on_the_server(sqlite_platform: Platform) -> None:
     assert sqlite_platform.chat(key["key"], max_tokens=3).status_code == 200  # 5 tokens
     refused = sqlite_platform.chat(key["key"], max_tokens=3)
     assert refused.status_code == 429 and refused.json()["error"]["type"] == "tokens"
-
-
-@pytest.fixture(scope="module")
-def two_replicas(
-    tmp_path_factory: pytest.TempPathFactory, upstream_url: str
-) -> Iterator[tuple[Platform, Platform]]:
-    """Two `modelport serve` processes on one PostgreSQL database and one Redis."""
-    name, url = create_database("modelport_replicas")
-    env = {"MODELPORT_DATABASE_URL": url, "MODELPORT_REDIS_URL": REDIS_URL}
-    config = platform_config(upstream_url, local=False)
-    root: Path = tmp_path_factory.mktemp("replicas")
-    try:
-        with (
-            run_server(root / "a", config=config, env=env) as a,
-            run_server(root / "b", config=config, env=env) as b,
-        ):
-            b.admin_key = a.admin_key  # only the first replica created the bootstrap key
-            yield Platform(a), Platform(b)
-    finally:
-        drop_database(name)
 
 
 def test_two_replicas_share_one_rpm_window(two_replicas: tuple[Platform, Platform]) -> None:

@@ -30,7 +30,7 @@ async def test_concurrent_redemptions_credit_once(db: Database) -> None:
     assert len(credited) == 1 and credited[0].tokens == 1000
     a, b = await keys.get(first.id), await keys.get(second.id)
     assert a is not None and b is not None
-    assert sorted([a.quota_tokens, b.quota_tokens]) == [0, 1000]
+    assert sorted([a.quota_tokens or 0, b.quota_tokens or 0]) == [0, 1000]
     [listed] = await codes.list("race")
     assert listed.redeemed_by in (first.id, second.id) and listed.redeemed_at is not None
 
