@@ -192,3 +192,12 @@ def test_models_lists_catalogue_with_owners(sdk: openai.OpenAI) -> None:
     assert owners["ernie-bot"] == "baidu" and owners["spark-v3.5"] == "iflytek"
     assert owners["gemini-pro"] == "google" and owners["weighted"] == "modelport"
     assert sdk.models.retrieve("claude-2").owned_by == "anthropic"
+
+
+def test_finished_streams_leave_the_upstream_connection_open(
+    sdk: openai.OpenAI, vendors: Vendors
+) -> None:
+    for _ in range(3):
+        list(sdk.chat.completions.create(model="gpt-4", messages=ASK, stream=True))  # type: ignore[arg-type]
+    peers = [r["peer"] for r in vendors.openai.state.requests[-3:]]
+    assert len(set(peers)) == 1, peers  # one pooled connection, not one per stream

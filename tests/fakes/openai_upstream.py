@@ -142,7 +142,8 @@ async def chat_completions(request: Request) -> Response:
     invalid = _validate(body)
     if invalid is not None:
         return invalid
-    request.app.state.requests.append({"key": key, "body": body})
+    peer = request.client.port if request.client else None  # shows connection reuse
+    request.app.state.requests.append({"key": key, "body": body, "peer": peer})
     messages = body["messages"]
     last_user = next((_text_of(m) for m in reversed(messages) if m.get("role") == "user"), "")
     fault = fault_of(request, last_user) or request.app.state.key_faults.get(key)

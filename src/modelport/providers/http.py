@@ -6,6 +6,8 @@ vendor's error body into one (`ErrorMapper`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -178,6 +180,15 @@ async def open_sse(
             yield iter_sse(response.aiter_lines())
     except httpx.HTTPError as exc:
         raise transport_error(exc, vendor) from None
+
+
+async def drain(events: AsyncIterator[object], timeout: float = 0.05) -> None:
+    """Read the little a finished stream still owes (the chunked body's end), so its connection
+    goes back to the pool instead of being closed; give up quickly if the upstream dawdles."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(timeout):
+            async for _ in events:
+                pass
 
 
 async def guard_stream(chunks: AsyncIterator[T], vendor: str) -> AsyncIterator[T]:

@@ -31,6 +31,7 @@ from .http import (
     KeyRing,
     base_url_of,
     convert,
+    drain,
     guard_stream,
     json_error_body,
     malformed,
@@ -247,6 +248,7 @@ class OpenAICompatProvider:
             async for event in events:
                 if event.data.strip() == "[DONE]":
                     done = True
+                    await drain(events)  # keeps the connection alive for the next request
                     break
                 data = parse_json(event.data, VENDOR)
                 if not isinstance(data, dict):

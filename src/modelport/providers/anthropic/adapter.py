@@ -16,6 +16,7 @@ from ..http import (
     KeyRing,
     base_url_of,
     convert,
+    drain,
     guard_stream,
     malformed,
     open_sse,
@@ -162,6 +163,7 @@ class AnthropicProvider:
                 for chunk in chunks:
                     yield chunk
                 if state.stopped:
+                    await drain(events)  # keeps the connection alive for the next request
                     return
         raise malformed(VENDOR, "the stream ended before message_stop")
 

@@ -1,0 +1,298 @@
+"""How much modelport costs on top of an upstream, against a minimal aiohttp pass-through.
+
+Everything runs in one go on this machine: a fast fake OpenAI upstream (its own process), a
+bare aiohttp proxy in front of it (the baseline, its own process) and `modelport serve` with a
+one-model catalogue pointing at the same upstream. The load comes from this process.
+
+Printed (issue 4's targets in brackets):
+- CPU time per proxied request, modelport / aiohttp proxy, non-stream and a 20-chunk stream
+  (CPU of the proxy process only, from /proc)                                    [≤ 1.5×]
+- added latency at concurrency 1: p50 through modelport − p50 straight to the upstream [≤ 1 ms]
+- startup to first answer, no local model configured                              [≤ 2 s]
+
+modelport runs twice: as shipped (keys, quotas, a ledger row per request) and with
+`accounting: false`, which isolates what the gateway itself (routing, conversion, SSE) costs.
+
+Usage: python bench/gateway_overhead.py [--requests 400] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKS = os.sysconf("SC_CLK_TCK")
+WORDS = " ".join(f"w{i}" for i in range(19))  # "Echo:" + 19 words = 20 content chunks
+UPSTREAM_KEY = "sk-test-1"
+ROUNDS = 4
+
+UPSTREAM = textwrap.dedent(
+    """
+    import sys, uvicorn
+    sys.path.insert(0, {root!r})
+    from tests.fakes.openai_upstream import create_app
+    uvicorn.run(create_app(), host="127.0.0.1", port={port}, log_level="warning",
+                loop="uvloop", http="httptools", lifespan="off", access_log=False)
+    """
+)
+
+PROXY = textwrap.dedent(
+    """
+    import aiohttp, uvloop
+    from aiohttp import web
+    UPSTREAM = "{upstream}"
+
+    async def chat(request):
+        body = await request.read()
+        headers = {{"Authorization": "Bearer {key}", "Content-Type": "application/json"}}
+        async with request.app["session"].post(UPSTREAM, data=body, headers=headers) as up:
+            out = web.StreamResponse(status=up.status,
+                                     headers={{"Content-Type": up.headers["Content-Type"]}})
+            await out.prepare(request)
+            async for chunk in up.content.iter_any():
+                await out.write(chunk)
+            await out.write_eof()
+            return out
+
+    async def start(app):
+        app["session"] = aiohttp.ClientSession()
+
+    async def stop(app):
+        await app["session"].close()
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat)
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    uvloop.install()
+    web.run_app(app, host="127.0.0.1", port={port}, access_log=None, print=None)
+    """
+)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.02)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def body(stream: bool) -> dict[str, object]:
+    return {
+        "model": "gpt-bench",
+        "messages": [{"role": "user", "content": WORDS}],
+        "stream": stream,
+    }
+
+
+async def one(client: httpx.AsyncClient, url: str, key: str, stream: bool) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
+    if not stream:
+        response = await client.post(url, json=body(False), headers=headers)
+        assert response.status_code == 200, response.text
+        return
+    async with client.stream("POST", url, json=body(True), headers=headers) as response:
+        assert response.status_code == 200
+        data = b"".join([part async for part in response.aiter_bytes()])
+        assert data.rstrip().endswith(b"[DONE]"), data[-200:]
+
+
+async def load(url: str, key: str, stream: bool, n: int, concurrency: int) -> list[float]:
+    """Send n requests, `concurrency` at a time; the latency of each, in seconds."""
+    latencies: list[float] = []
+    queue = iter(range(n))
+    limits = httpx.Limits(max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+        async def worker() -> None:
+            for _ in queue:
+                started = time.perf_counter()
+                await one(client, url, key, stream)
+                latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+def measure_cpu(pid: int, run: Callable[[], Awaitable[list[float]]], n: int) -> float:
+    """CPU seconds the process `pid` spent while `run` ran, divided by `n`."""
+    before = cpu_seconds(pid)
+    asyncio.run(run())
+    return (cpu_seconds(pid) - before) / n
+
+
+def p50_ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+def start_modelport(
+    data_dir: Path, upstream: str, accounting: bool
+) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start `modelport serve`; (process, base URL, seconds from spawn to the first answer)."""
+    config: dict[str, object] = {
+        "accounting": accounting,
+        "models": [
+            {
+                "name": "gpt-bench",
+                "channels": [
+                    {"provider": "openai_compat", "base_url": upstream, "api_key": UPSTREAM_KEY}
+                ],
+            }
+        ],
+    }
+    (data_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELPORT_")}
+    args = [sys.executable, "-m", "modelport", "serve", "--port", str(port)]
+    args += ["--data-dir", str(data_dir), "--config", str(data_dir / "config.yaml")]
+    args += ["--log-level", "warning"]
+    started = time.perf_counter()
+    process = subprocess.Popen(args, env=env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = started + 60
+    while time.perf_counter() < deadline:
+        key_file = data_dir / "admin_key"
+        if key_file.exists():
+            try:
+                headers = {"Authorization": f"Bearer {key_file.read_text().strip()}"}
+                r = httpx.post(url + "/v1/chat/completions", json=body(False), headers=headers)
+                if r.status_code == 200:
+                    return process, url, time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.01)
+    raise RuntimeError("modelport did not answer")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--latency-requests", type=int, default=200)
+    args = parser.parse_args()
+    n, c = args.requests, args.concurrency
+
+    up_port, proxy_port = free_port(), free_port()
+    upstream = f"http://127.0.0.1:{up_port}/v1"
+    procs: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", UPSTREAM.format(root=str(ROOT), port=up_port)]
+                )
+            )
+            proxy_src = PROXY.format(
+                upstream=upstream + "/chat/completions", key=UPSTREAM_KEY, port=proxy_port
+            )
+            procs.append(subprocess.Popen([sys.executable, "-c", proxy_src]))
+            wait_http(f"http://127.0.0.1:{up_port}/")
+            wait_http(f"http://127.0.0.1:{proxy_port}/")
+            for accounting in (True, False):
+                data_dir = Path(tmp) / f"accounting-{accounting}"
+                data_dir.mkdir()
+                mp, mp_url, startup = start_modelport(data_dir, upstream, accounting)
+                procs.append(mp)
+                admin = (data_dir / "admin_key").read_text().strip()
+                print(f"\n== modelport, accounting {'on' if accounting else 'off'} ==")
+                report(n, c, args.latency_requests, upstream, proxy_port, procs, mp_url, admin)
+                print(f"startup to first answer (no local model): {startup:.2f} s   [≤ 2 s]")
+                mp.terminate()
+                mp.wait(timeout=20)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(timeout=20)
+
+
+def report(
+    n: int,
+    c: int,
+    latency_n: int,
+    upstream: str,
+    proxy_port: int,
+    procs: list[subprocess.Popen[bytes]],
+    mp_url: str,
+    admin: str,
+) -> None:
+    direct = (upstream + "/chat/completions", UPSTREAM_KEY)
+    proxy = (f"http://127.0.0.1:{proxy_port}/v1/chat/completions", UPSTREAM_KEY)
+    gateway = (mp_url + "/v1/chat/completions", admin)
+    proxy_pid, mp_pid = procs[1].pid, procs[-1].pid
+    print(f"{n} requests per case in {ROUNDS} alternating rounds, concurrency {c}")
+    for stream in (False, True):
+        label = "20-chunk stream" if stream else "non-stream     "
+        for url, key in (proxy, gateway):  # warm both
+            asyncio.run(load(url, key, stream, 50, c))
+        base = ours = 0.0
+        for _ in range(ROUNDS):  # alternate, so both see the same background load
+            base += measure_cpu(proxy_pid, lambda: load(*proxy, stream, n // ROUNDS, c), n)
+            ours += measure_cpu(mp_pid, lambda: load(*gateway, stream, n // ROUNDS, c), n)
+        print(
+            f"CPU/request {label}: modelport {ours * 1000:.2f} ms, aiohttp proxy "
+            f"{base * 1000:.2f} ms → {ours / base:.2f}×   [≤ 1.5×]"
+        )
+    for stream in (False, True):
+        label = "stream    " if stream else "non-stream"
+        straight, via_proxy, via_mp = asyncio.run(
+            interleaved(direct, proxy, gateway, stream, latency_n)
+        )
+        print(
+            f"p50 latency {label}, concurrency 1: direct {straight:.2f} ms, aiohttp proxy "
+            f"{via_proxy:.2f} ms, modelport {via_mp:.2f} ms → added {via_mp - straight:.2f} ms"
+            "   [≤ 1 ms]"
+        )
+
+
+async def interleaved(
+    direct: tuple[str, str],
+    proxy: tuple[str, str],
+    gateway: tuple[str, str],
+    stream: bool,
+    n: int,
+) -> tuple[float, float, float]:
+    """p50 of each target at concurrency 1, one request to each in turn (same conditions)."""
+    targets = (direct, proxy, gateway)
+    latencies: list[list[float]] = [[], [], []]
+    async with httpx.AsyncClient(timeout=30) as client:
+        for _ in range(n):
+            for i, (url, key) in enumerate(targets):
+                started = time.perf_counter()
+                await one(client, url, key, stream)
+                latencies[i].append(time.perf_counter() - started)
+    return p50_ms(latencies[0]), p50_ms(latencies[1]), p50_ms(latencies[2])
+
+
+if __name__ == "__main__":
+    main()
