@@ -17,6 +17,7 @@ from .accounting.redeem import RedemptionCodes
 from .accounting.usage import NullLedger, UsageLedger
 from .chat.kb_grounding import KnowledgeGrounding
 from .chat.service import ChatService
+from .chat.web_grounding import build_web_grounding
 from .knowledge.service import KnowledgeService, build_knowledge
 from .observability.metrics import Metrics
 from .providers.base import ProviderDeps
@@ -98,6 +99,7 @@ async def build_services(settings: Settings) -> Services:
         embed_threads=settings.knowledge.embed_threads,
     )
     chat.augmenters.insert(0, KnowledgeGrounding(knowledge, settings.knowledge))  # runs first
+    chat.augmenters.append(build_web_grounding(settings.search, http))  # after KB grounding
     chat.gate, chat.metrics = gate, metrics
     codes = RedemptionCodes(db)
     services = Services(

@@ -138,7 +138,10 @@ def test_named_tool_choice_gives_schema_valid_call(client: openai.OpenAI, model_
 
 def test_required_tool_choice_picks_a_declared_tool(client: openai.OpenAI, model_name: str) -> None:
     reply = client.chat.completions.create(
-        model=model_name, messages=ASK_WEATHER, tools=[WEATHER, TIME], tool_choice="required",
+        model=model_name,
+        messages=ASK_WEATHER,
+        tools=[WEATHER, TIME],
+        tool_choice="required",
         max_tokens=60,
     )
     calls = reply.choices[0].message.tool_calls or []
@@ -201,7 +204,10 @@ def test_tool_result_round_trip(client: openai.OpenAI, model_name: str) -> None:
                     {
                         "id": "call_1",
                         "type": "function",
-                        "function": {"name": "get_weather", "arguments": '{"city":"Paris","days":2}'},
+                        "function": {
+                            "name": "get_weather",
+                            "arguments": '{"city":"Paris","days":2}',
+                        },
                     }
                 ],
             },

@@ -13,16 +13,28 @@ MODEL = "smollm2-135m-instruct"
 USER = [{"role": "user", "content": "hi"}]
 
 
-def post(server: RunningServer, body: Any, *, raw: bytes | None = None, key: str | None = None,
-         headers: dict[str, str] | None = None) -> httpx.Response:
-    sent = {"Authorization": f"Bearer {key if key is not None else server.admin_key}",
-            "Content-Type": "application/json", **(headers or {})}
+def post(
+    server: RunningServer,
+    body: Any,
+    *,
+    raw: bytes | None = None,
+    key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    sent = {
+        "Authorization": f"Bearer {key if key is not None else server.admin_key}",
+        "Content-Type": "application/json",
+        **(headers or {}),
+    }
     content = raw if raw is not None else httpx.Request("POST", "/", json=body).content
-    return httpx.post(server.api_url + "/chat/completions", content=content, headers=sent, timeout=60)
+    return httpx.post(
+        server.api_url + "/chat/completions", content=content, headers=sent, timeout=60
+    )
 
 
-def assert_envelope(response: httpx.Response, status: int, param: str | None = None,
-                    code: str | None = None) -> dict[str, Any]:
+def assert_envelope(
+    response: httpx.Response, status: int, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert set(error) == {"message", "type", "param", "code"}
@@ -38,36 +50,62 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
     ("no model", {"messages": USER}, "model"),
     ("no messages", {"model": MODEL}, "messages"),
     ("empty messages", {"model": MODEL, "messages": []}, "messages"),
-    ("bad role", {"model": MODEL, "messages": [{"role": "robot", "content": "x"}]},
-     "messages.0.role"),
+    (
+        "bad role",
+        {"model": MODEL, "messages": [{"role": "robot", "content": "x"}]},
+        "messages.0.role",
+    ),
     ("content wrong type", {"model": MODEL, "messages": [{"role": "user", "content": 5}]}, None),
     ("temperature too high", {"model": MODEL, "messages": USER, "temperature": 2.5}, "temperature"),
-    ("temperature wrong type", {"model": MODEL, "messages": USER, "temperature": "hot"},
-     "temperature"),
+    (
+        "temperature wrong type",
+        {"model": MODEL, "messages": USER, "temperature": "hot"},
+        "temperature",
+    ),
     ("top_p above 1", {"model": MODEL, "messages": USER, "top_p": 1.5}, "top_p"),
     ("negative top_k", {"model": MODEL, "messages": USER, "top_k": -1}, "top_k"),
     ("max_tokens zero", {"model": MODEL, "messages": USER, "max_tokens": 0}, "max_tokens"),
     ("n zero", {"model": MODEL, "messages": USER, "n": 0}, "n"),
     ("five stops", {"model": MODEL, "messages": USER, "stop": ["a", "b", "c", "d", "e"]}, "stop"),
-    ("penalty out of range", {"model": MODEL, "messages": USER, "presence_penalty": 3},
-     "presence_penalty"),
+    (
+        "penalty out of range",
+        {"model": MODEL, "messages": USER, "presence_penalty": 3},
+        "presence_penalty",
+    ),
     ("logit_bias key", {"model": MODEL, "messages": USER, "logit_bias": {"abc": 1}}, "logit_bias"),
-    ("logit_bias value", {"model": MODEL, "messages": USER, "logit_bias": {"5": 300}},
-     "logit_bias"),
-    ("tool message without id", {"model": MODEL, "messages": [{"role": "tool", "content": "x"}]},
-     None),
-    ("unknown forced tool", {"model": MODEL, "messages": USER,
-     "tools": [{"type": "function", "function": {"name": "f"}}],
-     "tool_choice": {"type": "function", "function": {"name": "g"}}}, None),
-    ("bad response_format", {"model": MODEL, "messages": USER,
-     "response_format": {"type": "xml"}}, None),
+    (
+        "logit_bias value",
+        {"model": MODEL, "messages": USER, "logit_bias": {"5": 300}},
+        "logit_bias",
+    ),
+    (
+        "tool message without id",
+        {"model": MODEL, "messages": [{"role": "tool", "content": "x"}]},
+        None,
+    ),
+    (
+        "unknown forced tool",
+        {
+            "model": MODEL,
+            "messages": USER,
+            "tools": [{"type": "function", "function": {"name": "f"}}],
+            "tool_choice": {"type": "function", "function": {"name": "g"}},
+        },
+        None,
+    ),
+    (
+        "bad response_format",
+        {"model": MODEL, "messages": USER, "response_format": {"type": "xml"}},
+        None,
+    ),
     ("stream not bool", {"model": MODEL, "messages": USER, "stream": "yes"}, "stream"),
 ]
 
 
 @pytest.mark.parametrize(("name", "body", "param"), CASES, ids=[c[0] for c in CASES])
-def test_invalid_request_is_400(server: RunningServer, name: str, body: dict[str, Any],
-                                param: str | None) -> None:
+def test_invalid_request_is_400(
+    server: RunningServer, name: str, body: dict[str, Any], param: str | None
+) -> None:
     error = assert_envelope(post(server, body), 400, param)
     assert error["type"] == "invalid_request_error"
 
@@ -86,8 +124,11 @@ def test_missing_key_is_401(server: RunningServer) -> None:
 
 
 def test_wrong_key_is_401(server: RunningServer) -> None:
-    assert_envelope(post(server, {"model": MODEL, "messages": USER}, key="sk-" + "x" * 48), 401,
-                    code="invalid_api_key")
+    assert_envelope(
+        post(server, {"model": MODEL, "messages": USER}, key="sk-" + "x" * 48),
+        401,
+        code="invalid_api_key",
+    )
 
 
 def test_models_need_a_key(server: RunningServer) -> None:
@@ -95,15 +136,21 @@ def test_models_need_a_key(server: RunningServer) -> None:
 
 
 def test_unknown_model_is_404(server: RunningServer) -> None:
-    assert_envelope(post(server, {"model": "gpt-9", "messages": USER}), 404, "model",
-                    "model_not_found")
-    response = httpx.get(server.api_url + "/models/gpt-9",
-                         headers={"Authorization": f"Bearer {server.admin_key}"}, timeout=10)
+    assert_envelope(
+        post(server, {"model": "gpt-9", "messages": USER}), 404, "model", "model_not_found"
+    )
+    response = httpx.get(
+        server.api_url + "/models/gpt-9",
+        headers={"Authorization": f"Bearer {server.admin_key}"},
+        timeout=10,
+    )
     assert_envelope(response, 404, code="model_not_found")
 
 
 def test_body_over_limit_is_413(server: RunningServer) -> None:
-    huge = b'{"model": "x", "messages": [{"role": "user", "content": "' + b"a" * (21 << 20) + b'"}]}'
+    huge = (
+        b'{"model": "x", "messages": [{"role": "user", "content": "' + b"a" * (21 << 20) + b'"}]}'
+    )
     assert_envelope(post(server, None, raw=huge), 413, code="request_too_large")
 
 

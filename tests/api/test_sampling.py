@@ -22,7 +22,9 @@ def test_temperature_zero_is_deterministic(client: openai.OpenAI, model_name: st
     assert _ask(client, model_name, temperature=0) == _ask(client, model_name, temperature=0)
 
 
-def test_equal_seed_equal_text_other_seed_other_text(client: openai.OpenAI, model_name: str) -> None:
+def test_equal_seed_equal_text_other_seed_other_text(
+    client: openai.OpenAI, model_name: str
+) -> None:
     a = _ask(client, model_name, temperature=1.2, seed=11, max_tokens=24)
     b = _ask(client, model_name, temperature=1.2, seed=11, max_tokens=24)
     others = {_ask(client, model_name, temperature=1.2, seed=s, max_tokens=24) for s in (12, 13)}
@@ -83,7 +85,11 @@ def test_penalties_reduce_repetition(client: openai.OpenAI, model_name: str, fie
 
     def ask(**kwargs: object) -> str:
         reply = client.chat.completions.create(
-            model=model_name, messages=loop, max_tokens=40, temperature=0, **kwargs  # type: ignore[call-overload]
+            model=model_name,
+            messages=loop,
+            max_tokens=40,
+            temperature=0,
+            **kwargs,  # type: ignore[call-overload]
         )
         return reply.choices[0].message.content or ""
 

@@ -38,10 +38,19 @@ def test_sync_request_is_recorded_with_its_usage(any_server: RunningServer) -> N
 
 def test_completed_stream_is_recorded(any_server: RunningServer) -> None:
     request_id = "test-" + uuid.uuid4().hex
-    body = {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 5,
-            "stream": True}
-    with httpx.stream("POST", any_server.api_url + "/chat/completions", json=body,
-                      headers=_headers(any_server, request_id), timeout=60) as response:
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "max_tokens": 5,
+        "stream": True,
+    }
+    with httpx.stream(
+        "POST",
+        any_server.api_url + "/chat/completions",
+        json=body,
+        headers=_headers(any_server, request_id),
+        timeout=60,
+    ) as response:
         text = response.read().decode()
     assert text.endswith("data: [DONE]\n\n")
     (row,) = usage_rows(any_server.database_url, request_id)
@@ -55,11 +64,21 @@ def _engine_active(server: RunningServer) -> int:
 
 def test_abandoned_stream_stops_and_bills_what_was_produced(any_server: RunningServer) -> None:
     request_id = "test-" + uuid.uuid4().hex
-    body = {"model": MODEL, "messages": [{"role": "user", "content": "Write a long essay."}],
-            "max_tokens": 500, "stream": True, "logit_bias": {"2": -100}}
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "Write a long essay."}],
+        "max_tokens": 500,
+        "stream": True,
+        "logit_bias": {"2": -100},
+    }
     received = 0
-    with httpx.stream("POST", any_server.api_url + "/chat/completions", json=body,
-                      headers=_headers(any_server, request_id), timeout=60) as response:
+    with httpx.stream(
+        "POST",
+        any_server.api_url + "/chat/completions",
+        json=body,
+        headers=_headers(any_server, request_id),
+        timeout=60,
+    ) as response:
         for line in response.iter_lines():
             if line.startswith("data: ") and '"content"' in line:
                 received += 1

@@ -10,7 +10,7 @@ becomes an error event, then `[DONE]`.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from ..protocol.chat import ChatCompletionRequest
@@ -56,7 +56,7 @@ class ChatStream:
     async def __anext__(self) -> bytes:
         return await self._body.__anext__()
 
-    async def _frames(self) -> AsyncIterator[bytes]:
+    async def _frames(self) -> AsyncGenerator[bytes, None]:
         try:
             if self._first is not None:
                 for frame in self._accept(self._first):

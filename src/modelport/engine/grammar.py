@@ -13,7 +13,8 @@ ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
 
 @lru_cache(maxsize=256)
 def _compile(schema_json: str, prop_order: tuple[str, ...]) -> str:
-    return json_schema_to_gbnf(schema_json, list(prop_order) or None)
+    grammar: str = json_schema_to_gbnf(schema_json, list(prop_order) or None)
+    return grammar
 
 
 def json_schema_grammar(schema: dict[str, Any] | None, prop_order: tuple[str, ...] = ()) -> str:

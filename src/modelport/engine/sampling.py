@@ -40,8 +40,7 @@ def build_sampler(params: SamplingParams, vocab: Any, n_vocab: int) -> Any:
         array = (ll.llama_logit_bias * len(bias))()
         for i, (token, value) in enumerate(bias.items()):
             # OpenAI: -100 bans, +100 forces; llama.cpp adds the bias to the logit.
-            array[i].token = token
-            array[i].bias = float("-inf") if value <= -100 else value
+            array[i] = ll.llama_logit_bias(token, float("-inf") if value <= -100 else value)
         add(chain, ll.llama_sampler_init_logit_bias(n_vocab, len(bias), array))
     if params.presence_penalty or params.frequency_penalty:
         add(

@@ -258,7 +258,7 @@ class ChatCompletionRequest(RequestModel):
             return "named"
         choice = self.tool_choice if self.tools is not None else self.function_call
         if choice in ("none", "required"):
-            return choice  # type: ignore[return-value]
+            return choice
         return "auto"
 
     def knowledge_base_ids(self) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from ...engine.engine import LocalEngine
 from ...engine.events import EngineBusy, EngineClosed, Failed, Finished, TextDelta
@@ -138,7 +138,7 @@ class LocalStream:
         if generation is not None and self.usage is None:
             self.usage = Usage.of(generation.prompt_tokens, generation.completion_tokens())
 
-    async def _run(self) -> AsyncIterator[ChatCompletionChunk]:
+    async def _run(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         request = self._request
         generation = self._generation = self._provider._start(request, self._channel)
         shaper = _ChunkShaper(request)

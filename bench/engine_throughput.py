@@ -1,0 +1,207 @@
+"""Issue 2's numbers, measured in one run (ratios, since this machine is noisy).
+
+1. One stream through HTTP vs. the engine called directly in-process: decode tokens/s (≥ 0.95).
+2. Four concurrent streams through HTTP vs. one stream: aggregate tokens/s (≥ 2×).
+3. Seconds from `modelport serve` starting to answering (≤ 3 s) and the server's idle RSS beyond
+   what the engine alone takes (weights, KV cache, buffers) in a bare process (≤ 150 MiB).
+
+Every generation has a fixed length (end-of-generation tokens are banned), so runs compare.
+Usage: python bench/engine_throughput.py [--tokens 200] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.server import free_port  # noqa: E402
+
+MODEL = "smollm2-135m-instruct"
+QUESTION = "Write a long story about a lighthouse keeper."
+BAN_END = {"0": -100.0, "2": -100.0}  # <|endoftext|> and <|im_end|>
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+async def direct_engine(tokens: int) -> float:
+    """Decode tokens/s of one sequence, engine called in-process (first token → last)."""
+    from modelport.engine.engine import LocalEngine
+    from modelport.engine.events import TextDelta
+    from modelport.engine.sampling import SamplingParams
+    from modelport.settings import EngineSettings, default_gguf_path
+
+    engine = LocalEngine(default_gguf_path(), EngineSettings())
+    try:
+        prompt = engine.render([{"role": "user", "content": QUESTION}])
+        params = SamplingParams(max_tokens=tokens, seed=1, logit_bias={0: -100.0, 2: -100.0})
+        first = last = 0.0
+        count = 0
+        async for _, event in engine.submit(prompt, [params]).events():
+            if isinstance(event, TextDelta):
+                now = time.perf_counter()
+                first = first or now
+                last = now
+                count = event.tokens
+        return (count - 1) / (last - first)
+    finally:
+        engine.close()
+
+
+async def http_stream(
+    client: httpx.AsyncClient, key: str, tokens: int, seed: int
+) -> tuple[float, float, int]:
+    """(time of first content token, time of last, completion tokens) for one SSE stream."""
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": QUESTION}],
+        "max_tokens": tokens,
+        "seed": seed,
+        "stream": True,
+        "logit_bias": BAN_END,
+    }
+    first = last = 0.0
+    usage = 0
+    headers = {"Authorization": f"Bearer {key}"}
+    async with client.stream(
+        "POST", "/v1/chat/completions", json=body, headers=headers
+    ) as response:
+        async for line in response.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            if chunk.get("usage"):
+                usage = chunk["usage"]["completion_tokens"]
+            if any(c["delta"].get("content") for c in chunk["choices"]):
+                now = time.perf_counter()
+                first = first or now
+                last = now
+    return first, last, usage
+
+
+async def through_http(base_url: str, key: str, tokens: int, streams: int) -> float:
+    async with httpx.AsyncClient(base_url=base_url, timeout=600) as client:
+        results = await asyncio.gather(
+            *(http_stream(client, key, tokens, seed) for seed in range(streams))
+        )
+    start = min(r[0] for r in results)
+    end = max(r[1] for r in results)
+    produced = sum(r[2] - 1 for r in results)  # tokens after each stream's first
+    return produced / (end - start)
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, float]:
+    port = free_port()
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "modelport",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    key = ""
+    while True:
+        try:
+            if httpx.get(base_url + "/health", timeout=1).status_code == 200:
+                key = (data_dir / "admin_key").read_text().strip()
+                body = {
+                    "model": MODEL,
+                    "messages": [{"role": "user", "content": "Hi"}],
+                    "max_tokens": 1,
+                }
+                reply = httpx.post(
+                    base_url + "/v1/chat/completions",
+                    json=body,
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=30,
+                )
+                if reply.status_code == 200:
+                    break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise SystemExit("server failed to start")
+        time.sleep(0.02)
+    return process, base_url, time.perf_counter() - started
+
+
+def engine_only_rss() -> float:
+    """RSS of a bare process holding just the loaded engine (weights + KV cache + buffers)."""
+    code = (
+        "import os,time\n"
+        "from modelport.engine.engine import LocalEngine\n"
+        "from modelport.settings import EngineSettings, default_gguf_path\n"
+        "e = LocalEngine(default_gguf_path(), EngineSettings())\n"
+        "time.sleep(0.5)\n"
+        "print(int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE'))\n"
+        "e.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tokens", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        process, base_url, ready_s = start_server(Path(tmp))
+        try:
+            time.sleep(1.0)
+            idle_rss = rss_mib(process.pid)
+            direct, one, four = [], [], []
+            for _ in range(args.repeats):
+                direct.append(asyncio.run(direct_engine(args.tokens)))
+                key = (Path(tmp) / "admin_key").read_text().strip()
+                one.append(asyncio.run(through_http(base_url, key, args.tokens, 1)))
+                four.append(asyncio.run(through_http(base_url, key, args.tokens, 4)))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    engine_rss = engine_only_rss()
+    d, o, f = (statistics.median(x) for x in (direct, one, four))
+    for label, value, runs in (
+        ("engine in-process (1 stream)", d, direct),
+        ("through HTTP      (1 stream)", o, one),
+        ("through HTTP     (4 streams)", f, four),
+    ):
+        print(f"decode tok/s, {label}: {value:7.1f}   runs {[round(x, 1) for x in runs]}")
+    print(f"HTTP / direct, one stream:      {o / d:5.2f}  (target >= 0.95)")
+    print(f"4 streams / 1 stream, via HTTP: {f / o:5.2f}x (target >= 2x)")
+    print(f"ready to answer after start:    {ready_s:5.2f} s (target <= 3 s)")
+    print(
+        f"idle RSS: server {idle_rss:.0f} MiB, engine alone {engine_rss:.0f} MiB, "
+        f"beyond the engine {idle_rss - engine_rss:.0f} MiB (target <= 150 MiB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
