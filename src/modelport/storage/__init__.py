@@ -1,6 +1,9 @@
 """Persistence: the SQLAlchemy engine and sessions, the ORM tables and their Alembic migrations."""
 
+# Every table module is imported here so that `Base.metadata` is complete whichever part of the
+# package is imported first (Alembic's env.py and the schema tests rely on it).
+from . import knowledge_tables, platform_tables
 from .db import Database
 from .tables import ApiKey, Base, UsageRecord
 
-__all__ = ["ApiKey", "Base", "Database", "UsageRecord"]
+__all__ = ["ApiKey", "Base", "Database", "UsageRecord", "knowledge_tables", "platform_tables"]

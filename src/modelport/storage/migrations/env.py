@@ -13,8 +13,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from modelport.storage import knowledge_tables  # noqa: F401  (registers its tables)
-from modelport.storage.tables import Base
+from modelport.storage import Base  # the package registers every table module
 
 target_metadata = Base.metadata
 
