@@ -69,6 +69,9 @@ def pages_app(state: WebState) -> Starlette:
             block = row * (65536 // len(row))
             yield b"<html><body><h1>Catalogue</h1>"
             while state.huge_bytes_sent < HUGE_PAGE_BYTES:
+                # Stop once the reader hangs up (uvicorn would go on accepting writes).
+                if await request.is_disconnected():
+                    return
                 state.huge_bytes_sent += len(block)
                 yield block
 

@@ -9,7 +9,7 @@ import httpcore
 import pytest
 
 from modelport.search import AddressPolicy, FetchedPage, FetchFailed, FetchRefused, PageFetcher
-from modelport.search.guard import GuardedBackend, system_resolver
+from modelport.search.guard import GuardedBackend, Resolver, system_resolver
 from modelport.settings import SearchFetchSettings
 from tests.search.conftest import FakeWeb
 
@@ -39,7 +39,10 @@ class RecordingBackend(httpcore.AsyncNetworkBackend):
 
 
 def fetcher(
-    allow: list[str], recorder: RecordingBackend, resolver=system_resolver, **limits: object
+    allow: list[str],
+    recorder: RecordingBackend,
+    resolver: Resolver = system_resolver,
+    **limits: object,
 ) -> PageFetcher:
     settings = SearchFetchSettings(allow_networks=allow, timeout=2.0, max_bytes=100_000)
     settings = settings.model_copy(update=limits)

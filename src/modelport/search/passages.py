@@ -2,7 +2,8 @@
 
 The ranking is the knowledge bases': keyword (BM25 over the same CJK-bigram/word terms)
 and, when an embedder is given, e5 vectors, fused by reciprocal rank (`knowledge.retrieve.fuse`).
-Pages are ranked in memory: they are read once and thrown away.
+Pages are ranked in memory: they are read once and thrown away. Only a few chunks are
+embedded per request (`vector_candidates`), as embedding is the slow part.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..knowledge.retrieve import fuse
 
 _BM25_K1 = 1.2
 _BM25_B = 0.75
+MIN_CHUNK_CHARS = 60  # shorter chunks are dropped from a source that has longer ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,9 @@ class PassageLimits:
     chunk_chars: int = 400  # longest passage
     budget_chars: int = 2000  # all passages together
     per_source: int = 2  # passages from one URL
-    max_chunks: int = 96  # chunks ranked at most (earliest first)
+    max_chunks: int = 64  # chunks ranked at most (earliest first)
+    max_chunks_per_source: int = 16
+    vector_candidates: int = 12  # chunks embedded per request: e5 costs ~0.1 s per chunk
 
 
 def select_passages(
@@ -60,9 +64,11 @@ def select_passages(
     chunks = _chunks(sources, limits)
     if not chunks or not query.strip():
         return []
-    rankings = [_keyword_ranking(query, chunks)]
+    by_keyword = _keyword_ranking(query, chunks)
+    rankings = [by_keyword]
     if embedder is not None:
-        rankings.append(_vector_ranking(query, chunks, embedder))
+        candidates = _vector_candidates(chunks, by_keyword, limits.vector_candidates)
+        rankings.append(_vector_ranking(query, candidates, embedder))
     fused = fuse(rankings)
     if not fused:
         return []
@@ -88,8 +94,14 @@ def _chunks(sources: Sequence[SourceText], limits: PassageLimits) -> list[Stored
     )
     out: list[StoredChunk] = []
     seen: set[tuple[str, str]] = set()
+    per_url: Counter[str] = Counter()
     for source in sources:
-        for piece in chunk_segments(source.segments, split):
+        pieces = chunk_segments(source.segments, split)
+        if any(len(piece.text) >= MIN_CHUNK_CHARS for piece in pieces):
+            # Bylines, captions and stray labels: they share the heading's words with the
+            # real paragraphs and, being short, would outrank them.
+            pieces = [piece for piece in pieces if len(piece.text) >= MIN_CHUNK_CHARS]
+        for piece in pieces:
             if (source.url, piece.text) in seen:
                 continue
             seen.add((source.url, piece.text))
@@ -107,12 +119,32 @@ def _chunks(sources: Sequence[SourceText], limits: PassageLimits) -> list[Stored
             )
             if len(out) >= limits.max_chunks:
                 return out
+            per_url[source.url] += 1
+            if per_url[source.url] >= limits.max_chunks_per_source:
+                break
     return out
 
 
+def _vector_candidates(
+    chunks: Sequence[StoredChunk], by_keyword: Sequence[Hit], limit: int
+) -> list[StoredChunk]:
+    """What the vectors rank: the keyword leaders, then the rest in page order, `limit` in all.
+
+    Embedding every chunk of a few pages takes seconds on a small CPU; the keyword ranking
+    is nearly free, so the vectors re-rank its best and catch paraphrases among the rest.
+    """
+    picked = {hit.chunk.chunk_id: hit.chunk for hit in by_keyword[:limit]}
+    for chunk in chunks:
+        if len(picked) >= limit:
+            break
+        picked.setdefault(chunk.chunk_id, chunk)
+    return list(picked.values())
+
+
 def _search_text(chunk: StoredChunk) -> str:
-    # Title and heading are matched with the body, as the knowledge index does with headings.
-    return "\n".join(part for part in (chunk.title, chunk.heading, chunk.content) if part)
+    # The heading is matched with the body, as in the knowledge index. The title is not: every
+    # chunk of a page shares it, and it would lift the shortest ones (bylines, captions).
+    return f"{chunk.heading}\n{chunk.content}" if chunk.heading else chunk.content
 
 
 def _keyword_ranking(query: str, chunks: Sequence[StoredChunk]) -> list[Hit]:
