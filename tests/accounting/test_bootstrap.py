@@ -53,6 +53,10 @@ async def test_processes_starting_together_make_one_admin_key(
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
     assert await stores[0].count() == 1
-    key_files = list(tmp_path.rglob(ADMIN_KEY_FILE))
+    key_files = _find(tmp_path, ADMIN_KEY_FILE)
     assert len(key_files) == 1 and key_files[0].read_text().strip() == winners[0]
-    assert not list(tmp_path.rglob(f".{ADMIN_KEY_FILE}*"))  # losers cleaned up their temp files
+    assert not _find(tmp_path, f".{ADMIN_KEY_FILE}*")  # losers cleaned up their temp files
+
+
+def _find(root: Path, pattern: str) -> list[Path]:
+    return list(root.rglob(pattern))
