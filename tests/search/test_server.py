@@ -10,6 +10,7 @@ import httpx
 import openai
 import pytest
 
+from tests.knowledge_api.helpers import ENGLISH_DOC, KbApi
 from tests.search.conftest import FakeWeb
 from tests.support.server import RunningServer, run_server
 
@@ -174,19 +175,17 @@ def test_huge_and_non_html_pages(allowed: RunningServer, web: FakeWeb) -> None:
 
 
 def test_knowledge_base_wins_over_search(allowed: RunningServer, web: FakeWeb) -> None:
-    body = {
-        "model": MODEL,
-        "messages": [{"role": "user", "content": QUESTION}],
-        "max_tokens": 4,
-        "with_search_enhance": True,
-        "knowledge_base": {"ids": ["kb-search-suite"]},
-    }
-    headers = {"Authorization": f"Bearer {allowed.admin_key}"}
-    response = httpx.post(
-        allowed.api_url + "/chat/completions", json=body, headers=headers, timeout=60
-    )
+    kb = KbApi(allowed)
+    kb_id, [file_id] = kb.kb_with(("travel.md", ENGLISH_DOC))
+    question = "What is the daily meal allowance on business trips?"
+    both = kb.chat([kb_id], question, with_search_enhance=True, max_tokens=4)
+    tool_form = kb.chat([kb_id], question, tools=[WEB_SEARCH_TOOL], max_tokens=4)
+    for response in (both, tool_form):
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "search_sources" not in body
+        assert body["knowledge_base"]["cites"][0]["file_id"] == file_id
     assert web.state.queries == [] and not web.state.hits
-    assert "search_sources" not in response.json()
 
 
 def test_search_without_a_provider_is_refused(server: RunningServer, web: FakeWeb) -> None:
