@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 
 from ..settings import ChannelConfig
 from .errors import UpstreamError, client_status_for_upstream, status_is_retryable
@@ -117,9 +118,18 @@ def malformed(vendor: str, detail: str) -> UpstreamError:
     )
 
 
+def encode(body: dict[str, Any]) -> bytes:
+    """A request body as JSON (orjson: several times faster than `json`, same output)."""
+    return orjson.dumps(body)
+
+
+def _json_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {"content-type": "application/json", **headers}
+
+
 def parse_json(text: str | bytes, vendor: str) -> Any:
     try:
-        return json.loads(text)
+        return orjson.loads(text)
     except ValueError as exc:
         raise malformed(vendor, f"invalid JSON ({exc})") from None
 
@@ -151,7 +161,9 @@ async def post_json(
     vendor: str,
 ) -> Any:
     try:
-        response = await http.post(url, json=body, headers=headers, timeout=timeout_for(channel))
+        response = await http.post(
+            url, content=encode(body), headers=_json_headers(headers), timeout=timeout_for(channel)
+        )
     except httpx.HTTPError as exc:
         raise transport_error(exc, vendor) from None
     if response.status_code != 200:
@@ -173,7 +185,11 @@ async def open_sse(
     """POST and yield the response's server-sent events; errors surface as `UpstreamError`."""
     try:
         async with http.stream(
-            "POST", url, json=body, headers=headers, timeout=timeout_for(channel)
+            "POST",
+            url,
+            content=encode(body),
+            headers=_json_headers(headers),
+            timeout=timeout_for(channel),
         ) as response:
             if response.status_code != 200:
                 raise on_error(response.status_code, await response.aread(), response.headers)
