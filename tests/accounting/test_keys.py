@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, event, select
 
 from modelport.accounting.keys import (
     KeyRecord,
@@ -152,3 +152,22 @@ async def test_cache_setting_does_not_change_answers(db: Database, ttl: float) -
         for raw, record in created:
             found = await store.authenticate(raw)
             assert found is not None and found.id == record.id
+
+
+async def test_authenticate_costs_one_statement_then_none_while_cached(db: Database) -> None:
+    store = KeyStore(db, cache_ttl=60)
+    raw, _ = await store.create("hot", "alice")
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        statements.append(sql)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await store.authenticate(raw) is not None
+        assert len(statements) == 1 and statements[0].lstrip().upper().startswith("UPDATE")
+        for _ in range(5):
+            assert await store.authenticate(raw) is not None
+        assert len(statements) == 1
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)

@@ -133,7 +133,7 @@ async def test_fresh_sqlite_migrates_quickly(tmp_path: Path) -> None:
         await db.ping()
     finally:
         await db.dispose()
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 2.5
 
 
 def _key(key_id: str, created_at: datetime | None = None) -> ApiKey:
