@@ -12,17 +12,12 @@ import math
 
 from ..protocol.errors import APIError
 from ..settings import ModelConfig
-from .keys import KeyRecord, KeyStore
+from .balance import Balances
+from .keys import KeyRecord
 from .pricing import cost_micros
 from .ratelimit import Decision, RateLimiter
 
 log = logging.getLogger("modelport.accounting")
-
-
-def quota_exhausted(key: KeyRecord) -> bool:
-    if key.quota_tokens is not None and key.used_tokens >= key.quota_tokens:
-        return True
-    return key.quota_micros is not None and key.used_micros >= key.quota_micros
 
 
 def insufficient_quota() -> APIError:
@@ -51,8 +46,8 @@ def rate_limited(key: KeyRecord, decision: Decision) -> APIError:
 
 
 class Gate:
-    def __init__(self, keys: KeyStore, limiter: RateLimiter) -> None:
-        self.keys = keys
+    def __init__(self, balances: Balances, limiter: RateLimiter) -> None:
+        self.balances = balances
         self.limiter = limiter
 
     async def admit(self, key: KeyRecord | None, model: str, kb_ids: list[str]) -> None:
@@ -76,10 +71,8 @@ class Gate:
                     type="permission_error",
                     code="knowledge_base_not_allowed",
                 )
-        if key.has_quota:
-            fresh = await self.keys.get(key.id)  # balances are never taken from the cache
-            if fresh is None or quota_exhausted(fresh):
-                raise insufficient_quota()
+        if key.has_quota and await self.balances.exhausted(key.id):
+            raise insufficient_quota()
         if key.rpm is not None or key.tpm is not None:
             decision = await self.limiter.admit(key.id, key.rpm, key.tpm)
             if not decision.allowed:
@@ -89,9 +82,17 @@ class Gate:
         multiplier = 1.0 if key is None else key.group_multiplier
         return cost_micros(model.price, prompt, completion, multiplier)
 
-    async def settle(self, key: KeyRecord | None, tokens: int) -> None:
-        """Counts the tokens against the key's TPM; after the answer, so faults are logged."""
-        if key is None or key.tpm is None:
+    def forget(self, key_id: str) -> None:
+        """The key's quota changed (admin update, redemption): read it afresh next time."""
+        self.balances.forget(key_id)
+
+    async def settle(self, key: KeyRecord | None, tokens: int, micros: int) -> None:
+        """Books a finished request against the key's balance and TPM window (after the
+        answer was given, so faults are logged, not raised)."""
+        if key is None:
+            return
+        self.balances.debit(key.id, tokens, micros)
+        if key.tpm is None:
             return
         try:
             await self.limiter.add_tokens(key.id, tokens)

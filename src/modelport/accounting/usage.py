@@ -46,37 +46,19 @@ class UsageLedger:
     async def record(self, entry: UsageEntry) -> str:
         """Appends the entry and adds it to its key's usage counters, in one transaction (so
         balances and the ledger never disagree); returns the row's id."""
-        row_id = "use_" + secrets.token_hex(12)
-        values: dict[str, Any] = {
-            "id": row_id,
-            "request_id": entry.request_id,
-            "key_id": entry.key_id,
-            "owner": entry.owner,
-            "model": entry.model,
-            "provider": entry.provider,
-            "prompt_tokens": entry.prompt_tokens,
-            "completion_tokens": entry.completion_tokens,
-            "total_tokens": entry.total,
-            "latency_ms": entry.latency_ms,
-            "status": entry.status,
-            "error_code": entry.error_code,
-            "stream": entry.stream,
-            "created_at": entry.created_at or utcnow(),
-            "cost_micros": entry.cost_micros,
-        }
-        debit = (
-            update(ApiKey)
-            .where(ApiKey.id == entry.key_id)
-            .values(
-                used_tokens=ApiKey.used_tokens + entry.total,
-                used_micros=ApiKey.used_micros + entry.cost_micros,
-            )
-        )
-        async with self._db.engine.begin() as conn:
-            await conn.execute(insert(UsageRecord).values(values))
-            if entry.total or entry.cost_micros:
-                await conn.execute(debit)
-        return row_id
+        row = usage_row(entry)
+        await write_rows(self._db, [row])
+        return str(row["id"])
+
+    async def flush(self) -> None:
+        """Makes every recorded entry visible to queries (a no-op: entries are written at once)."""
+
+    def pending(self, key_id: str) -> tuple[int, int]:
+        """(tokens, micro-units) recorded for the key but not yet written."""
+        return (0, 0)
+
+    async def aclose(self) -> None:
+        await self.flush()
 
     async def totals(
         self,
@@ -123,6 +105,48 @@ class UsageLedger:
         async with self._db.sessions() as session:
             rows = (await session.scalars(stmt)).all()
         return [_entry(r) for r in rows]
+
+
+def usage_row(entry: UsageEntry) -> dict[str, Any]:
+    """The entry as the values of a new `usage_records` row."""
+    return {
+        "id": "use_" + secrets.token_hex(12),
+        "request_id": entry.request_id,
+        "key_id": entry.key_id,
+        "owner": entry.owner,
+        "model": entry.model,
+        "provider": entry.provider,
+        "prompt_tokens": entry.prompt_tokens,
+        "completion_tokens": entry.completion_tokens,
+        "total_tokens": entry.total,
+        "latency_ms": entry.latency_ms,
+        "status": entry.status,
+        "error_code": entry.error_code,
+        "stream": entry.stream,
+        "created_at": entry.created_at or utcnow(),
+        "cost_micros": entry.cost_micros,
+    }
+
+
+async def write_rows(db: Database, rows: list[dict[str, Any]]) -> None:
+    """Inserts the rows and adds them to their keys' usage counters, in one transaction."""
+    debits: dict[str, list[int]] = {}
+    for row in rows:
+        debit = debits.setdefault(row["key_id"], [0, 0])
+        debit[0] += row["total_tokens"]
+        debit[1] += row["cost_micros"]
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(UsageRecord), rows)
+        for key_id, (tokens, micros) in sorted(debits.items()):  # one lock order everywhere
+            if tokens or micros:
+                await conn.execute(
+                    update(ApiKey)
+                    .where(ApiKey.id == key_id)
+                    .values(
+                        used_tokens=ApiKey.used_tokens + tokens,
+                        used_micros=ApiKey.used_micros + micros,
+                    )
+                )
 
 
 def _entry(row: UsageRecord) -> UsageEntry:

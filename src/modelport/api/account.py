@@ -17,6 +17,7 @@ router = APIRouter(prefix="/v1")
 
 
 async def _fresh(key_id: str, services: ServicesDep) -> KeyInfo:
+    await services.ledger.flush()  # usage counters include this replica's latest requests
     record = await services.keys.get(key_id)
     if record is None:  # deleted under our feet; keys are never deleted, so unreachable
         raise APIError(401, "Unknown key.", code="invalid_api_key")
@@ -38,6 +39,7 @@ async def own_usage(
     until: datetime | None = None,
 ) -> UsageInfo:
     where = UsageFilter(key_id=key.id, model=model, since=since, until=until)
+    await services.ledger.flush()
     return await usage_info(services.db, where, parse_group_by(group_by))
 
 
@@ -51,6 +53,8 @@ async def redeem(body: RedeemRequest, key: KeyDep, services: ServicesDep) -> Red
             param="code",
             code="invalid_redemption_code",
         )
+    if services.gate is not None:
+        services.gate.forget(key.id)
     return RedeemResult(
         credited_tokens=credit.tokens,
         credited_micros=credit.micros,

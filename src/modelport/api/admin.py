@@ -67,11 +67,13 @@ async def create_key(body: KeyFields, services: ServicesDep) -> KeyCreated:
 
 @router.get("/keys")
 async def list_keys(services: ServicesDep, owner: str | None = None) -> KeyList:
+    await services.ledger.flush()  # usage counters include this replica's latest requests
     return KeyList(data=[KeyInfo.model_validate(r) for r in await services.keys.list(owner)])
 
 
 @router.get("/keys/{key_id}")
 async def get_key(key_id: str, services: ServicesDep) -> KeyInfo:
+    await services.ledger.flush()
     record = await services.keys.get(key_id)
     if record is None:
         raise _not_found(key_id)
@@ -85,6 +87,8 @@ async def update_key(key_id: str, body: KeyFields, services: ServicesDep) -> Key
         if required in changes and changes[required] is None:
             raise APIError(400, f"'{required}' cannot be null.", param=required)
     record = await services.keys.update(key_id, changes)
+    if services.gate is not None:
+        services.gate.forget(key_id)
     if record is None:
         raise _not_found(key_id)
     return KeyInfo.model_validate(record)
@@ -146,6 +150,7 @@ async def admin_usage(
     until: datetime | None = None,
 ) -> UsageInfo:
     where = UsageFilter(key_id=key_id, owner=owner, model=model, since=since, until=until)
+    await services.ledger.flush()  # other replicas' rows arrive within their flush interval
     return await usage_info(services.db, where, parse_group_by(group_by))
 
 

@@ -175,7 +175,7 @@ class ChatService:
         if self.metrics is not None:
             self.metrics.observe_usage(entry)
         if self.gate is not None:
-            await self.gate.settle(caller.key, entry.total)
+            await self.gate.settle(caller.key, entry.total, entry.cost_micros)
 
 
 def new_request_id() -> str:
