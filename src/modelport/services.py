@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 
+from .accounting.balance import Balances
 from .accounting.gate import Gate
 from .accounting.keys import KeyStore, ensure_bootstrap_admin
+from .accounting.ledger_buffer import BufferedLedger
 from .accounting.ratelimit import build_rate_limiter
 from .accounting.redeem import RedemptionCodes
 from .accounting.usage import NullLedger, UsageLedger
@@ -61,6 +63,7 @@ class Services:
             await self.gate.aclose()
         await self.providers.aclose()
         await self.http.aclose()
+        await self.ledger.aclose()  # writes what is still buffered
         await self.db.dispose()
 
 
@@ -88,8 +91,10 @@ async def build_services(settings: Settings) -> Services:
             prepare = getattr(providers.get(channel.provider), "prepare", None)
             if prepare is not None:
                 await prepare(channel)
-    ledger = UsageLedger(db) if settings.accounting else NullLedger(db)
-    gate = Gate(keys, build_rate_limiter(settings.redis_url)) if settings.accounting else None
+    ledger = BufferedLedger(db) if settings.accounting else NullLedger(db)
+    gate = None
+    if settings.accounting:
+        gate = Gate(Balances(keys, ledger.pending), build_rate_limiter(settings.redis_url))
     metrics = Metrics()
     chat = ChatService(catalogue, providers, ledger, ChannelRouter(settings=settings.routing))
     knowledge = build_knowledge(
