@@ -24,6 +24,7 @@ from .knowledge.service import KnowledgeService, build_knowledge
 from .observability.metrics import Metrics
 from .providers.base import ProviderDeps
 from .providers.registry import ProviderRegistry
+from .providers.transport import upstream_client
 from .routing.catalogue import Catalogue
 from .routing.router import ChannelRouter
 from .settings import Settings
@@ -67,6 +68,20 @@ class Services:
         await self.db.dispose()
 
 
+def announce_bootstrap_key(raw: str, path: Path) -> None:
+    """Show the first admin key once to the person at the terminal; never into a log file.
+
+    When stderr is not a terminal (a service manager, a redirected log) only the file holding
+    the key is named: logs are not the place for a secret.
+    """
+    where = f"saved to {path} (mode 0600)"
+    if sys.stderr.isatty():
+        print(f"modelport: created the first admin API key ({where}):\n  {raw}", file=sys.stderr)
+    else:
+        print(f"modelport: created the first admin API key; it is {where}", file=sys.stderr)
+    sys.stderr.flush()
+
+
 async def build_services(settings: Settings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())
@@ -75,16 +90,10 @@ async def build_services(settings: Settings) -> Services:
     if settings.bootstrap_admin_key:
         raw = await ensure_bootstrap_admin(keys, settings.data_dir)
         if raw is not None:
-            # Never printed: logs are not the place for a secret; the file is readable by its
-            # owner only.
-            print(
-                f"modelport: created the first admin API key; it is in "
-                f"{settings.data_dir / 'admin_key'} (mode 0600)",
-                file=sys.stderr,
-                flush=True,
-            )
+            announce_bootstrap_key(raw, settings.data_dir / "admin_key")
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=512, max_keepalive_connections=64))
-    providers = ProviderRegistry(ProviderDeps(settings=settings, http=http))
+    upstream = upstream_client()  # the vendor adapters' own client: httpx API, aiohttp inside
+    providers = ProviderRegistry(ProviderDeps(settings=settings, http=upstream), owns_http=True)
     catalogue = Catalogue(settings.models)
     for model in catalogue.models():
         for channel in model.channels:
