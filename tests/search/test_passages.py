@@ -108,3 +108,20 @@ def test_only_a_few_chunks_are_embedded(sources: list[SourceText]) -> None:
     passages = select_passages(QUESTION, sources, embedder, limits)
     assert embedder.sizes == [4]
     assert "14 March 1987" in passages[0].content
+
+
+def test_chinese_queries_match_by_bigrams() -> None:
+    sources = [
+        SourceText(
+            "天文台",
+            "https://zh.example/a",
+            (Segment("天文台每周五晚上开放参观，门票十二欧元，需提前两天预约。"),),
+        ),
+        SourceText(
+            "镜面",
+            "https://zh.example/b",
+            (Segment("主镜直径二点四米，由利斯的工坊打磨了十九个月。"),),
+        ),
+    ]
+    passages = select_passages("天文台什么时候开放参观？", sources, None, PassageLimits(count=1))
+    assert [p.url for p in passages] == ["https://zh.example/a"]
