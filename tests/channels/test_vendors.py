@@ -197,7 +197,11 @@ def test_models_lists_catalogue_with_owners(sdk: openai.OpenAI) -> None:
 def test_finished_streams_leave_the_upstream_connection_open(
     sdk: openai.OpenAI, vendors: Vendors
 ) -> None:
-    for _ in range(3):
+    list(sdk.chat.completions.create(model="gpt-4", messages=ASK))  # type: ignore[arg-type]
+    before = {r["peer"] for r in vendors.openai.state.requests}
+    for _ in range(5):
         list(sdk.chat.completions.create(model="gpt-4", messages=ASK, stream=True))  # type: ignore[arg-type]
-    peers = [r["peer"] for r in vendors.openai.state.requests[-3:]]
-    assert len(set(peers)) == 1, peers  # one pooled connection, not one per stream
+    fresh = {r["peer"] for r in vendors.openai.state.requests[-5:]} - before
+    # Pooled connections are reused, not one opened per stream. (Under heavy load the short
+    # wait for the body's end after [DONE] may lapse once; then that connection is closed.)
+    assert len(fresh) <= 1, fresh

@@ -19,8 +19,11 @@ BUILTIN_PROVIDERS: dict[str, str] = {
 
 
 class ProviderRegistry:
-    def __init__(self, deps: ProviderDeps, table: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, deps: ProviderDeps, table: dict[str, str] | None = None, *, owns_http: bool = False
+    ) -> None:
         self._deps = deps
+        self._owns_http = owns_http  # close `deps.http` with the providers
         self._table = dict(BUILTIN_PROVIDERS if table is None else table)
         self._instances: dict[str, Provider] = {}
 
@@ -45,3 +48,5 @@ class ProviderRegistry:
         for provider in self._instances.values():
             await provider.aclose()
         self._instances.clear()
+        if self._owns_http:
+            await self._deps.http.aclose()

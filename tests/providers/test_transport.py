@@ -1,0 +1,74 @@
+"""The aiohttp-backed httpx transport the server's adapters use, against the fake OpenAI API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from modelport.providers.base import ProviderDeps
+from modelport.providers.errors import UpstreamError
+from modelport.providers.openai_compat import OpenAICompatProvider
+from modelport.providers.transport import upstream_client
+from modelport.settings import ChannelConfig, Settings
+from tests.fakes.server import free_port
+from tests.providers.helpers import WEATHER_TOOL, chat, collect, streamed_tool_calls
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[OpenAICompatProvider]:
+    http = upstream_client()
+    yield OpenAICompatProvider(ProviderDeps(settings=Settings(), http=http))
+    await http.aclose()
+
+
+def channel(url: str, **fields: Any) -> ChannelConfig:
+    return ChannelConfig(provider="openai_compat", base_url=url, api_key="sk-test-1", **fields)
+
+
+async def test_sync_stream_and_tools(provider: OpenAICompatProvider, openai_url: str) -> None:
+    reply = await provider.complete(chat("hi there"), channel(openai_url))
+    assert reply.choices[0].message.content == "Echo: hi there"
+    chunks = await collect(
+        provider.stream(chat("call it", tools=[WEATHER_TOOL]), channel(openai_url))
+    )
+    call = streamed_tool_calls(chunks)[0]
+    assert call["name"] == "get_weather" and call["arguments"].startswith('{"query": "call it"')
+    assert chunks[-1].usage is not None
+
+
+async def test_connections_are_pooled(
+    provider: OpenAICompatProvider, openai_url: str, openai_app: Any
+) -> None:
+    for _ in range(4):
+        await provider.complete(chat("hi"), channel(openai_url))
+        await collect(provider.stream(chat("hi"), channel(openai_url)))
+    assert len({r["peer"] for r in openai_app.state.requests[-8:]}) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "code"),
+    [("reset", 502, "upstream_connection_error"), ("stall", 504, "upstream_timeout")],
+)
+async def test_transport_failures_map_to_retryable_errors(
+    provider: OpenAICompatProvider, openai_url: str, fault: str, status: int, code: str
+) -> None:
+    quick = channel(openai_url, read_timeout=0.3)
+    with pytest.raises(UpstreamError) as info:
+        await provider.complete(chat(f"FAULT:{fault}"), quick)
+    assert (info.value.status, info.value.code, info.value.retryable) == (status, code, True)
+
+
+async def test_connect_refused(provider: OpenAICompatProvider) -> None:
+    dead = channel(f"http://127.0.0.1:{free_port()}/v1", connect_timeout=1)
+    with pytest.raises(UpstreamError) as info:
+        await provider.complete(chat("hi"), dead)
+    assert info.value.code == "upstream_connection_error" and info.value.retryable
+
+
+async def test_plain_httpx_requests_work() -> None:
+    async with upstream_client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{free_port()}/", timeout=1)
