@@ -100,9 +100,10 @@ async def build_services(settings: Settings) -> Services:
             prepare = getattr(providers.get(channel.provider), "prepare", None)
             if prepare is not None:
                 await prepare(channel)
-    ledger = BufferedLedger(db) if settings.accounting else NullLedger(db)
+    ledger: UsageLedger = NullLedger(db)
     gate = None
     if settings.accounting:
+        ledger = BufferedLedger(db, interval=settings.ledger_flush_seconds)
         gate = Gate(Balances(keys, ledger.pending), build_rate_limiter(settings.redis_url))
     metrics = Metrics()
     chat = ChatService(catalogue, providers, ledger, ChannelRouter(settings=settings.routing))

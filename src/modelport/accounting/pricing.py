@@ -6,6 +6,7 @@ ledger are exact; each request's cost is rounded half-up to the nearest micro-un
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..settings import Price
@@ -14,15 +15,19 @@ MICROS_PER_UNIT = 1_000_000
 _PER_TOKEN = Decimal(MICROS_PER_UNIT) / Decimal(1000)  # prices are per 1,000 tokens
 
 
+@functools.lru_cache(maxsize=1024)
+def _rates(prompt: float, completion: float, multiplier: float) -> tuple[Decimal, Decimal]:
+    """Micro-units per prompt and per completion token (exact decimals of the given floats)."""
+    factor = _PER_TOKEN * Decimal(str(multiplier))
+    return Decimal(str(prompt)) * factor, Decimal(str(completion)) * factor
+
+
 def cost_micros(
     price: Price, prompt_tokens: int, completion_tokens: int, multiplier: float = 1.0
 ) -> int:
     """The cost of one request in micro-units."""
-    raw = (
-        Decimal(str(price.prompt)) * prompt_tokens
-        + Decimal(str(price.completion)) * completion_tokens
-    )
-    exact = raw * _PER_TOKEN * Decimal(str(multiplier))
+    per_prompt, per_completion = _rates(price.prompt, price.completion, multiplier)
+    exact = per_prompt * prompt_tokens + per_completion * completion_tokens
     return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
 
 
