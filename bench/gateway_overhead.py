@@ -27,8 +27,9 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -144,10 +145,10 @@ async def load(url: str, key: str, stream: bool, n: int, concurrency: int) -> li
     return latencies
 
 
-def measure_cpu(pid: int, run: Callable[[], Awaitable[list[float]]], n: int) -> float:
+def measure_cpu(pid: int, run: Coroutine[Any, Any, list[float]], n: int) -> float:
     """CPU seconds the process `pid` spent while `run` ran, divided by `n`."""
     before = cpu_seconds(pid)
-    asyncio.run(run())
+    asyncio.run(run)
     return (cpu_seconds(pid) - before) / n
 
 
@@ -257,8 +258,8 @@ def report(
             asyncio.run(load(url, key, stream, 50, c))
         base = ours = 0.0
         for _ in range(ROUNDS):  # alternate, so both see the same background load
-            base += measure_cpu(proxy_pid, lambda: load(*proxy, stream, n // ROUNDS, c), n)
-            ours += measure_cpu(mp_pid, lambda: load(*gateway, stream, n // ROUNDS, c), n)
+            base += measure_cpu(proxy_pid, load(*proxy, stream, n // ROUNDS, c), n)
+            ours += measure_cpu(mp_pid, load(*gateway, stream, n // ROUNDS, c), n)
         print(
             f"CPU/request {label}: modelport {ours * 1000:.2f} ms, aiohttp proxy "
             f"{base * 1000:.2f} ms → {ours / base:.2f}×   [≤ 1.5×]"

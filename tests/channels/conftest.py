@@ -56,7 +56,8 @@ class Vendors:
 
 
 def _openai(key: str, url: str, weight: int = 1, **extra: Any) -> dict[str, Any]:
-    channel = {"provider": "openai_compat", "base_url": url, "api_key": key, "weight": weight}
+    channel: dict[str, Any] = {"provider": "openai_compat", "base_url": url, "api_key": key}
+    channel["weight"] = weight
     channel["upstream_model"] = "gpt-4-upstream"
     return {**channel, **extra}
 
@@ -64,7 +65,8 @@ def _openai(key: str, url: str, weight: int = 1, **extra: Any) -> dict[str, Any]
 def catalogue(v: Vendors) -> list[dict[str, Any]]:
     u = v.urls
     oa = u["openai"]
-    claude = {"provider": "anthropic", "base_url": u["anthropic"], "api_key": "sk-ant-test-1"}
+    claude: dict[str, Any] = {"provider": "anthropic", "base_url": u["anthropic"]}
+    claude["api_key"] = "sk-ant-test-1"
     claude |= {"upstream_model": "claude-fake", "weight": 0}
     refused = f"http://127.0.0.1:{free_port()}/v1"
 

@@ -13,23 +13,24 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.channels.conftest import COOLDOWN, Vendors
 from tests.fakes.server import serve_asgi
 
-ASK = [{"role": "user", "content": "hello there"}]
+ASK: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello there"}]
 ANSWER = "Echo: hello there"
 
 
 def ask(sdk: openai.OpenAI, model: str) -> str | None:
-    reply = sdk.chat.completions.create(model=model, messages=ASK)  # type: ignore[arg-type]
+    reply = sdk.chat.completions.create(model=model, messages=ASK)
     return reply.choices[0].message.content
 
 
 def ask_streaming(sdk: openai.OpenAI, model: str) -> str:
     stream = sdk.chat.completions.create(
         model=model,
-        messages=ASK,  # type: ignore[arg-type]
+        messages=ASK,
         stream=True,
     )
     return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
@@ -95,7 +96,7 @@ def test_error_after_first_byte_is_an_event(
 def test_sdk_raises_on_error_event(sdk: openai.OpenAI) -> None:
     stream = sdk.chat.completions.create(
         model="midstream",
-        messages=ASK,  # type: ignore[arg-type]
+        messages=ASK,
         stream=True,
     )
     with pytest.raises(openai.APIError):
@@ -117,7 +118,10 @@ def test_circuit_opens_and_recovers(
     sdk: openai.OpenAI, raw: httpx.Client, vendors: Vendors
 ) -> None:
     faults = vendors.openai.state.key_faults
-    flaky = lambda: vendors.openai_keys().count("sk-flaky")  # noqa: E731
+
+    def flaky() -> int:
+        return vendors.openai_keys().count("sk-flaky")
+
     for _ in range(3):  # three failures among the last five open the breaker
         assert ask(sdk, "flaky") == ANSWER
     assert flaky() == 3

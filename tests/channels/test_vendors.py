@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 from tests.channels.conftest import Vendors
 
-WEATHER = {
+WEATHER: ChatCompletionToolParam = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -30,13 +31,15 @@ VENDORS = {
     "ernie-bot": "You said: hello there",
     "spark-v3.5": "You said: hello there",
 }
-ASK = [{"role": "user", "content": "hello there"}]
-CALL = [{"role": "user", "content": "please call the weather tool for Paris"}]
+ASK: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello there"}]
+CALL: list[ChatCompletionMessageParam] = [
+    {"role": "user", "content": "please call the weather tool for Paris"}
+]
 
 
 @pytest.mark.parametrize("model", VENDORS)
 def test_sync(sdk: openai.OpenAI, model: str) -> None:
-    reply = sdk.chat.completions.create(model=model, messages=ASK)  # type: ignore[arg-type]
+    reply = sdk.chat.completions.create(model=model, messages=ASK)
     assert reply.model == model
     assert reply.choices[0].message.content == VENDORS[model]
     assert reply.choices[0].finish_reason == "stop"
@@ -49,7 +52,7 @@ def test_stream(sdk: openai.OpenAI, model: str) -> None:
     chunks = list(
         sdk.chat.completions.create(
             model=model,
-            messages=ASK,  # type: ignore[arg-type]
+            messages=ASK,
             stream=True,
             stream_options={"include_usage": True},
         )
@@ -82,8 +85,8 @@ def _streamed_call(chunks: list[Any]) -> tuple[str, str, int]:
 def test_tools_sync_and_streamed_arguments(sdk: openai.OpenAI, model: str) -> None:
     reply = sdk.chat.completions.create(
         model=model,
-        messages=CALL,  # type: ignore[arg-type]
-        tools=[WEATHER],  # type: ignore[list-item]
+        messages=CALL,
+        tools=[WEATHER],
     )
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -96,8 +99,8 @@ def test_tools_sync_and_streamed_arguments(sdk: openai.OpenAI, model: str) -> No
     chunks = list(
         sdk.chat.completions.create(
             model=model,
-            messages=CALL,  # type: ignore[arg-type]
-            tools=[WEATHER],  # type: ignore[list-item]
+            messages=CALL,
+            tools=[WEATHER],
             stream=True,
         )
     )
@@ -112,8 +115,8 @@ def test_openai_streams_arguments_in_many_fragments(sdk: openai.OpenAI) -> None:
     chunks = list(
         sdk.chat.completions.create(
             model="gpt-4",
-            messages=CALL,  # type: ignore[arg-type]
-            tools=[WEATHER],  # type: ignore[list-item]
+            messages=CALL,
+            tools=[WEATHER],
             stream=True,
         )
     )
@@ -156,8 +159,8 @@ def test_unknown_fields_reach_openai_compatible_upstream(
     extra = {"top_k": 7, "repetition_penalty": 1.1, "guided_json": {"type": "object"}}
     sdk.chat.completions.create(
         model="gpt-4",
-        messages=ASK,  # type: ignore[arg-type]
-        tools=[WEATHER],  # type: ignore[list-item]
+        messages=ASK,
+        tools=[WEATHER],
         tool_choice="none",
         seed=11,
         extra_body=extra,
@@ -170,7 +173,7 @@ def test_unknown_fields_reach_openai_compatible_upstream(
 
 def test_keys_rotate_across_a_channel(sdk: openai.OpenAI, vendors: Vendors) -> None:
     for _ in range(4):
-        sdk.chat.completions.create(model="gpt-4", messages=ASK)  # type: ignore[arg-type]
+        sdk.chat.completions.create(model="gpt-4", messages=ASK)
     assert set(vendors.openai_keys()[-4:]) == {"sk-test-1", "sk-test-2"}
 
 
@@ -179,7 +182,7 @@ def test_vendor_refusal_is_a_clear_400(sdk: openai.OpenAI, vendors: Vendors) -> 
     with pytest.raises(openai.BadRequestError) as info:
         sdk.chat.completions.create(
             model="gemini-pro",
-            messages=ASK,  # type: ignore[arg-type]
+            messages=ASK,
             logprobs=True,
         )
     assert info.value.status_code == 400 and "log probabilities" in info.value.message
@@ -197,10 +200,10 @@ def test_models_lists_catalogue_with_owners(sdk: openai.OpenAI) -> None:
 def test_finished_streams_leave_the_upstream_connection_open(
     sdk: openai.OpenAI, vendors: Vendors
 ) -> None:
-    list(sdk.chat.completions.create(model="gpt-4", messages=ASK))  # type: ignore[arg-type]
+    list(sdk.chat.completions.create(model="gpt-4", messages=ASK))
     before = {r["peer"] for r in vendors.openai.state.requests}
     for _ in range(5):
-        list(sdk.chat.completions.create(model="gpt-4", messages=ASK, stream=True))  # type: ignore[arg-type]
+        list(sdk.chat.completions.create(model="gpt-4", messages=ASK, stream=True))
     fresh = {r["peer"] for r in vendors.openai.state.requests[-5:]} - before
     # Pooled connections are reused, not one opened per stream. (Under heavy load the short
     # wait for the body's end after [DONE] may lapse once; then that connection is closed.)
