@@ -4,8 +4,8 @@ Two `modelport serve` processes behind the same fake OpenAI-compatible upstream 
 this process, so its CPU is not counted): one with accounting (gate: quota read, allow-list,
 RPM/TPM limiter; cost; ledger row + balance debit in one transaction), one with
 `MODELPORT_ACCOUNTING=false` (no gate, no ledger). The gateway's CPU time (user + system, from
-/proc) is divided by the number of requests. With `--store postgresql` both share one fresh
-PostgreSQL database. Run: `.venv/bin/python bench/accounting_overhead.py`.
+/proc) is divided by the number of requests. With `--store postgresql` each gets a fresh
+database on the local PostgreSQL server. Run: `.venv/bin/python bench/accounting_overhead.py`.
 """
 
 from __future__ import annotations
@@ -58,12 +58,12 @@ def gateway(upstream: str, accounting: bool, env: dict[str, str]) -> Iterator[tu
         yield p, key["key"]
 
 
-def measure(upstream: str, env: dict[str, str], n: int, rounds: int, c: int) -> list[float]:
+def measure(upstream: str, envs: list[dict[str, str]], n: int, rounds: int, c: int) -> list[float]:
     """Both gateways run side by side and take turns, so that whatever else the machine is
     doing weighs on both alike; returns [off, on] CPU seconds per request."""
     with (
-        gateway(upstream, False, env) as off,
-        gateway(upstream, True, env) as on,
+        gateway(upstream, False, envs[0]) as off,
+        gateway(upstream, True, envs[1]) as on,
         ThreadPoolExecutor(c) as pool,
     ):
         pairs = [off, on]
@@ -87,14 +87,15 @@ def main() -> None:
     parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     names: list[str] = []
-    env: dict[str, str] = {}
+    envs: list[dict[str, str]] = [{}, {}]
     try:
         if args.store == "postgresql":
-            name, db_url = create_database("modelport_bench")
-            names.append(name)
-            env = {"MODELPORT_DATABASE_URL": db_url}
+            for env in envs:  # one database per gateway, on the same server
+                name, db_url = create_database("modelport_bench")
+                names.append(name)
+                env["MODELPORT_DATABASE_URL"] = db_url
         with serve_asgi(create_app()) as url:
-            base, full = measure(url + "/v1", env, args.requests, args.rounds, args.concurrency)
+            base, full = measure(url + "/v1", envs, args.requests, args.rounds, args.concurrency)
     finally:
         for name in names:
             drop_database(name)
