@@ -13,13 +13,16 @@ from .api import channels, chat, health, models
 from .api.account import router as account_router
 from .api.admin import router as admin_router
 from .api.body_limit import BodyLimitMiddleware
+from .api.console import attach_console
 from .api.errors import install_error_handlers
 from .api.files import router as files_router
+from .api.kb_search import router as kb_search_router
 from .api.kbs import router as kbs_router
 from .api.knowledge_deps import install_knowledge_errors
 from .api.metrics import router as metrics_router
 from .api.observe import ObserveMiddleware
 from .api.request_id import RequestIdMiddleware
+from .api.request_log import router as request_log_router
 from .observability.logs import configure_logging
 from .services import build_services
 from .settings import Settings
@@ -50,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(files_router)
     app.include_router(kbs_router)
+    app.include_router(kb_search_router)
+    app.include_router(request_log_router)
+    attach_console(app)
     # Uploads get the file limit plus room for the multipart framing; the router checks the
     # file itself.
     upload_limit = settings.max_file_bytes + MULTIPART_OVERHEAD
