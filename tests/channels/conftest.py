@@ -74,7 +74,7 @@ def catalogue(v: Vendors) -> list[dict[str, Any]]:
         backup = second or _openai("sk-test-2", oa, weight=0)
         return {"name": name, "owned_by": "fallback-tests", "channels": [first, backup]}
 
-    return [
+    models = [
         {
             "name": "gpt-4",
             "owned_by": "openai",
@@ -108,6 +108,8 @@ def catalogue(v: Vendors) -> list[dict[str, Any]]:
                 | {"options": {"app_id": "app12345", "api_secret": "test-api-secret"}}
             ],
         },
+    ]
+    scenarios = [
         pair("fallback-429", _openai("sk-429", oa)),
         pair("fallback-500", _openai("sk-500", oa)),
         pair("fallback-503", _openai("sk-503", oa)),
@@ -120,6 +122,10 @@ def catalogue(v: Vendors) -> list[dict[str, Any]]:
         pair("midstream", _openai("sk-mid", oa), claude),
         pair("midstream-reset", _openai("sk-reset", oa), claude),
         pair("flaky", _openai("sk-flaky", oa)),
+        pair("ernie-busy", _only(models, "ernie-bot")),
+        pair("spark-busy", _only(models, "spark-v3.5")),
+        pair("claude-overloaded", {**claude, "weight": 1}),
+        pair("gemini-unavailable", _only(models, "gemini-pro"), claude),
         pair("all-fail", _openai("sk-500", oa), _openai("sk-503", oa, weight=0)),
         pair("failover", _openai("sk-test-1", f"http://127.0.0.1:{v.victim_port}/v1")),
         {
@@ -127,6 +133,13 @@ def catalogue(v: Vendors) -> list[dict[str, Any]]:
             "channels": [_openai("sk-w1", oa, weight=3), _openai("sk-w2", oa, weight=1)],
         },
     ]
+    return [*models, *scenarios]
+
+
+def _only(models: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """The single channel of a vendor model, to reuse as some scenario's first channel."""
+    channel: dict[str, Any] = next(m for m in models if m["name"] == name)["channels"][0]
+    return {**channel, "weight": 1}
 
 
 @pytest.fixture(scope="session")

@@ -69,6 +69,23 @@ def test_falls_back_across_vendors(sdk: openai.OpenAI, vendors: Vendors) -> None
     assert len(vendors.anthropic.state.requests) == claude_before + 2
 
 
+@pytest.mark.parametrize(
+    ("model", "text"),
+    [
+        ("ernie-busy", "ERNIE_BUSY now"),  # error_code 336100 inside an HTTP 200
+        ("spark-busy", "SPARK_BUSY now"),  # header.code 10110 in a WebSocket frame
+        ("claude-overloaded", "FAULT:529 now"),  # Anthropic's overloaded_error
+        ("gemini-unavailable", "FAULT:503 now"),  # Gemini's UNAVAILABLE → Claude
+    ],
+)
+def test_vendor_busy_errors_fall_back(sdk: openai.OpenAI, model: str, text: str) -> None:
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": text}]
+    reply = sdk.chat.completions.create(model=model, messages=messages)
+    assert reply.choices[0].message.content == f"Echo: {text}"
+    stream = sdk.chat.completions.create(model=model, messages=messages, stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == f"Echo: {text}"
+
+
 def test_all_channels_failing_returns_the_last_error(sdk: openai.OpenAI) -> None:
     with pytest.raises(openai.InternalServerError) as info:
         ask(sdk, "all-fail")
