@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from modelport.protocol.errors import APIError
+from modelport.protocol.errors import APIError, server_overloaded
 from modelport.providers.errors import UpstreamError
 from modelport.routing.health import CircuitBreaker
 from modelport.routing.retry import Attempts
@@ -60,6 +60,16 @@ async def test_a_client_error_is_the_answer_and_not_a_fault() -> None:
         await Attempts(router, catalogue_model(2)).run(call)
     assert info.value.status == 400 and tried == ["c0"]
     assert router.health.breaker("m#0").total_failures == 0
+
+
+async def test_engine_backpressure_is_neither_retried_nor_a_fault() -> None:
+    router = ChannelRouter(settings=RoutingSettings(breaker_failures=1))
+    tried, call = scripted({"c0": server_overloaded(), "c1": "ok"})
+    for _ in range(3):
+        with pytest.raises(APIError) as info:
+            await Attempts(router, catalogue_model(2)).run(call)
+        assert info.value.code == "engine_overloaded"
+    assert tried == ["c0"] * 3 and router.health.breaker("m#0").state == "closed"
 
 
 async def test_attempts_are_bounded_and_the_last_error_surfaces() -> None:

@@ -22,10 +22,15 @@ log = logging.getLogger("modelport.routing")
 
 
 def is_channel_fault(exc: APIError) -> bool:
-    """Whether an error speaks against the channel (rather than against the request)."""
-    if isinstance(exc, UpstreamError) and exc.retryable:
-        return True
-    return exc.status >= 500 or exc.status == 429
+    """Whether an error speaks against the channel (rather than against the request).
+
+    Only upstream failures do. A plain `APIError` is the platform's own answer: a bad
+    request, or the local engine's backpressure (503 `engine_overloaded`), which must not
+    open the breaker of a channel that is merely busy.
+    """
+    if not isinstance(exc, UpstreamError):
+        return False
+    return exc.retryable or exc.status >= 500 or exc.status == 429
 
 
 class Attempts:
