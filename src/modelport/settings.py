@@ -84,6 +84,10 @@ class EngineSettings(BaseModel):
     default_max_tokens: int = Field(default=512, ge=1)
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     default_top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    # Used when a request sets no top_k (llama.cpp's own default). Sampling then sorts 40
+    # candidates instead of the whole vocabulary: ~0.15 ms instead of ~2.8 ms a token here,
+    # which matters because sampling is per sequence while decoding is batched. 0: off.
+    default_top_k: int = Field(default=40, ge=0)
 
 
 class SearchFetchSettings(BaseModel):

@@ -89,7 +89,7 @@ def sampling_choices(
                 param="logit_bias",
             )
         bias[int(token)] = value
-    top_k = request.top_k or 0
+    top_k = settings.default_top_k if request.top_k is None else request.top_k
     base = SamplingParams(
         temperature=settings.default_temperature
         if request.temperature is None
