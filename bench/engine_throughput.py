@@ -2,6 +2,8 @@
 
 1. One stream through HTTP vs. the engine called directly in-process: decode tokens/s (≥ 0.95).
 2. Four concurrent streams through HTTP vs. one stream: aggregate tokens/s (≥ 2×).
+   The same for llama-cpp-python's own server (it serialises requests behind a lock: ~1×),
+   when its extra packages are installed (`pip install -e '.[bench]'`).
 3. Seconds from `modelport serve` starting to answering (≤ 3 s) and the server's idle RSS beyond
    what the engine alone takes (weights, KV cache, buffers) in a bare process (≤ 150 MiB).
 
@@ -76,7 +78,7 @@ async def http_stream(
         "logit_bias": BAN_END,
     }
     first = last = 0.0
-    usage = 0
+    usage = pieces = 0
     headers = {"Authorization": f"Bearer {key}"}
     async with client.stream(
         "POST", "/v1/chat/completions", json=body, headers=headers
@@ -91,7 +93,8 @@ async def http_stream(
                 now = time.perf_counter()
                 first = first or now
                 last = now
-    return first, last, usage
+                pieces += 1
+    return first, last, usage or pieces  # a server without stream usage: one chunk a token
 
 
 async def through_http(base_url: str, key: str, tokens: int, streams: int) -> float:
@@ -151,6 +154,63 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, float]:
     return process, base_url, time.perf_counter() - started
 
 
+def start_llama_cpp_server() -> tuple[subprocess.Popen[bytes], str] | None:
+    """llama-cpp-python's server on the same weights and threads, or None if not installed."""
+    try:
+        import llama_cpp.server.app  # noqa: F401
+    except ImportError:
+        return None
+    from modelport.settings import EngineSettings, default_gguf_path
+
+    port = free_port()
+    threads = str(EngineSettings().n_threads)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            default_gguf_path(),
+            "--model_alias",
+            MODEL,
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            threads,
+            "--n_threads_batch",
+            threads,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base_url + "/v1/models", timeout=1).status_code == 200:
+                return process, base_url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    return None
+
+
+def baseline(tokens: int, repeats: int) -> tuple[float, float] | None:
+    started = start_llama_cpp_server()
+    if started is None:
+        return None
+    process, base_url = started
+    try:
+        one = [asyncio.run(through_http(base_url, "none", tokens, 1)) for _ in range(repeats)]
+        four = [asyncio.run(through_http(base_url, "none", tokens, 4)) for _ in range(repeats)]
+        return statistics.median(one), statistics.median(four)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def engine_only_rss() -> float:
     """RSS of a bare process holding just the loaded engine (weights + KV cache + buffers)."""
     code = (
@@ -187,6 +247,7 @@ def main() -> None:
             process.terminate()
             process.wait(timeout=30)
     engine_rss = engine_only_rss()
+    reference = baseline(args.tokens, args.repeats)
     d, o, f = (statistics.median(x) for x in (direct, one, four))
     for label, value, runs in (
         ("engine in-process (1 stream)", d, direct),
@@ -196,6 +257,14 @@ def main() -> None:
         print(f"decode tok/s, {label}: {value:7.1f}   runs {[round(x, 1) for x in runs]}")
     print(f"HTTP / direct, one stream:      {o / d:5.2f}  (target >= 0.95)")
     print(f"4 streams / 1 stream, via HTTP: {f / o:5.2f}x (target >= 2x)")
+    if reference is None:
+        print("llama-cpp-python server: not installed (pip install -e '.[bench]')")
+    else:
+        r1, r4 = reference
+        print(
+            f"llama-cpp-python server: 1 stream {r1:.1f} tok/s, 4 streams {r4:.1f} tok/s, "
+            f"{r4 / r1:.2f}x"
+        )
     print(f"ready to answer after start:    {ready_s:5.2f} s (target <= 3 s)")
     print(
         f"idle RSS: server {idle_rss:.0f} MiB, engine alone {engine_rss:.0f} MiB, "
