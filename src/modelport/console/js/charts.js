@@ -22,6 +22,7 @@ export function seriesByModel(rows, axis, value) {
     series[model] ??= new Array(axis.length).fill(0);
     series[model][i] += value(row);
   }
+  if (!Object.keys(series).length) series["no usage"] = new Array(axis.length).fill(0);
   return { models: Object.keys(series).sort(), series };
 }
 
