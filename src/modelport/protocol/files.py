@@ -22,6 +22,7 @@ class FileObject(WireModel):
 class FileList(WireModel):
     object: Literal["list"] = "list"
     data: list[FileObject]
+    has_more: bool = False  # every file is listed at once; SDKs page on this flag
 
 
 class FileDeleted(WireModel):
