@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install serve test lint bench services clean
+.PHONY: install serve test lint bench services browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,16 @@ serve: install
 services:
 	scripts/services.sh
 
-test: install services
+# The console's browser tests drive Debian's Chromium (Playwright's own browser download
+# needs the internet); installed once, skipped when present.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	fi
+
+test: install services browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
