@@ -8,7 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from modelport.accounting.balance import Balances
+from modelport.accounting.gate import Gate
+from modelport.accounting.keys import KeyStore
 from modelport.accounting.ratelimit import LocalRateLimiter, RedisRateLimiter
+from modelport.storage.db import Database
 from tests.platform.conftest import REDIS_URL, Platform, settled_usage
 
 
@@ -99,3 +103,16 @@ def test_two_replicas_share_one_rpm_window(two_replicas: tuple[Platform, Platfor
     assert statuses.count(429) == 10, statuses
     # Each process writes its ledger in batches: wait for theirs, then check nothing more came.
     assert settled_usage(b, key["id"], 10)["requests"] == 10
+
+
+async def test_unreachable_redis_fails_open(db: Database) -> None:
+    keys = KeyStore(db, cache_ttl=0)
+    _, key = await keys.create("a", "o", rpm=1)
+    limiter = RedisRateLimiter("redis://127.0.0.1:9/0")  # nothing listens on the discard port
+    gate = Gate(Balances(keys, lambda _: (0, 0)), limiter)
+    try:
+        for _ in range(3):  # over the RPM, yet admitted: the limiter cannot say
+            await gate.admit(key, "m", [])
+        await gate.settle(key, 10, 0)  # logged, not raised
+    finally:
+        await gate.aclose()

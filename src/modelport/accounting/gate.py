@@ -74,7 +74,12 @@ class Gate:
         if key.has_quota and await self.balances.exhausted(key.id):
             raise insufficient_quota()
         if key.rpm is not None or key.tpm is not None:
-            decision = await self.limiter.admit(key.id, key.rpm, key.tpm)
+            try:
+                decision = await self.limiter.admit(key.id, key.rpm, key.tpm)
+            except Exception:
+                # Fail open: an unreachable Redis must not take the API down; quotas still hold.
+                log.exception("rate limiter unavailable; admitting %s unchecked", key.id)
+                return
             if not decision.allowed:
                 raise rate_limited(key, decision)
 
