@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,7 +43,14 @@ def test_two_workers_serve_and_share_metrics(two_workers: Platform) -> None:
         statuses = list(pool.map(lambda _: p.chat(key["key"], max_tokens=1).status_code, range(12)))
     assert statuses == [200] * 12
     route = "/v1/chat/completions"
-    text = p.http.get("/metrics").text
-    assert _metric(text, "modelport_requests_total", route=route, status="200") == 12
+    # A request is observed just after its last byte is sent: give the workers a moment.
+    deadline = time.monotonic() + 5
+    while True:
+        text = p.http.get("/metrics").text
+        seen = _metric(text, "modelport_requests_total", route=route, status="200")
+        if seen >= 12 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert seen == 12
     # Each process writes its ledger in batches: wait for theirs, then check nothing more came.
     assert settled_usage(p, key["id"], 12)["requests"] == 12
