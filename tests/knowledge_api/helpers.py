@@ -83,9 +83,11 @@ class KbApi:
             time.sleep(0.2)
         raise AssertionError(f"ingestion did not finish: {self.kb_files(kb_id)}")
 
-    def kb_with(self, *docs: tuple[str, str | bytes]) -> tuple[str, list[str]]:
+    def kb_with(
+        self, *docs: tuple[str, str | bytes], split: dict[str, int] | None = None
+    ) -> tuple[str, list[str]]:
         """A knowledge base holding `docs` (name, content), all online."""
-        kb_id = self.create_kb()
+        kb_id = self.create_kb(split_config=split or SMALL_SPLIT)
         file_ids = [self.upload_ok(name, content) for name, content in docs]
         assert self.attach(kb_id, *file_ids).status_code == 200
         statuses = self.wait_done(kb_id)
@@ -96,7 +98,7 @@ class KbApi:
         payload = {
             "model": "smollm2-135m-instruct",
             "messages": [{"role": "user", "content": question}],
-            "max_tokens": 8,
+            "max_tokens": 2,
             "knowledge_base": {"ids": kb_ids},
             **body,
         }
