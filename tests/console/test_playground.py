@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from typing import Any, cast
 
+import httpx
 from playwright.sync_api import expect
 
 from tests.console.conftest import Console
@@ -67,6 +70,7 @@ def test_stop_cancels_the_request(console: Console) -> None:
     page = console.page
     console.sign_in()
     set_params(console, max_tokens=2000, temperature=0.8)
+    before = request_ids(console)
     page.get_by_test_id("prompt").fill("Write a very long story about a dragon and a lighthouse.")
     page.get_by_test_id("send").click()
     page.wait_for_function(STREAMING_TEXT, polling=10, timeout=60_000)
@@ -77,6 +81,29 @@ def test_stop_cancels_the_request(console: Console) -> None:
     page.wait_for_timeout(700)  # nothing more arrives once stopped
     assert page.get_by_test_id("assistant-output").last.text_content() == stopped_at
     expect(page.get_by_test_id("send")).to_be_enabled()
+    # The server saw the request go: it stopped generating and billed what it had produced.
+    entry = latest_request(console, after=before)
+    assert (entry["status"], entry["error_code"]) == (499, "client_disconnected")
+    assert 0 < entry["completion_tokens"] < 2000
+
+
+def latest_request(console: Console, after: set[str]) -> dict[str, Any]:
+    """The admin key's first request not in `after`, once the ledger has it."""
+    headers = {"Authorization": f"Bearer {console.server.admin_key}"}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        rows = httpx.get(console.server.api_url + "/usage/requests", headers=headers).json()
+        new = [r for r in rows["data"] if r["request_id"] not in after]
+        if new:
+            return cast(dict[str, Any], new[0])
+        time.sleep(0.2)
+    raise AssertionError("the stopped request never reached the ledger")
+
+
+def request_ids(console: Console) -> set[str]:
+    headers = {"Authorization": f"Bearer {console.server.admin_key}"}
+    rows = httpx.get(console.server.api_url + "/usage/requests?limit=500", headers=headers)
+    return {r["request_id"] for r in rows.json()["data"]}
 
 
 def test_view_code_shows_a_curl_command_and_a_python_call_that_run(console: Console) -> None:
