@@ -70,6 +70,8 @@ def test_key_lifecycle(platform: Platform) -> None:
 def test_invalid_fields_are_rejected(platform: Platform) -> None:
     bad = platform.admin("POST", "/admin/keys", json={"rpm": 0})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "rpm"
+    typo = platform.admin("POST", "/admin/keys", json={"quota_token": 5})
+    assert typo.status_code == 400 and typo.json()["error"]["param"] == "quota_token"
     key = platform.new_key()
     null_name = platform.admin("PATCH", f"/admin/keys/{key['id']}", json={"name": None})
     assert null_name.status_code == 400

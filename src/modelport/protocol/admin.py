@@ -17,7 +17,10 @@ MICROS = 1_000_000
 
 
 class KeyFields(RequestModel):
-    """Settable fields of a key; on update only those sent are changed."""
+    """Settable fields of a key; on update only those sent are changed. A misspelt field is
+    refused (400), not ignored: an admin's typo must not pass for a change."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     owner: str | None = Field(default=None, min_length=1, max_length=200)
