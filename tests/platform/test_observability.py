@@ -55,7 +55,8 @@ def test_metrics_count_requests_tokens_ttft_and_errors(sqlite_platform: Platform
     assert delta("modelport_request_duration_seconds_count", route=route) == 3
     assert delta("modelport_time_to_first_token_seconds_count", route=route) == 1
     assert delta("modelport_tokens_total", direction="in") >= usage["prompt_tokens"]
-    assert delta("modelport_errors_total", model=BROKEN_MODEL, channel="openai_compat") == 1
+    errors = delta("modelport_errors_total", model=BROKEN_MODEL, channel=f"{BROKEN_MODEL}#0")
+    assert errors == 1
     assert "modelport_engine_queue_depth" in after
 
 

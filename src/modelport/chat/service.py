@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..accounting.gate import Gate
 from ..accounting.keys import KeyRecord
 from ..accounting.usage import UsageEntry, UsageLedger
-from ..observability.metrics import Metrics
+from ..observability.metrics import Metrics, channel_label
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletion, ChatCompletionChunk, Usage, completion_id
 from ..protocol.errors import APIError
@@ -173,7 +173,7 @@ class ChatService:
         except Exception:  # the answer was given; a ledger fault must not turn it into a 500
             log.exception("could not record usage for %s", caller.request_id)
         if self.metrics is not None:
-            self.metrics.observe_usage(entry)
+            self.metrics.observe_usage(entry, channel_label(model, channel))
         if self.gate is not None:
             await self.gate.settle(caller.key, entry.total, entry.cost_micros)
 

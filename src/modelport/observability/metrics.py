@@ -21,12 +21,21 @@ from prometheus_client import (
 )
 
 from ..accounting.usage import UsageEntry
+from ..settings import ChannelConfig, ModelConfig
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 # (model name, queued requests) of each local engine, read when /metrics is scraped.
 QueueReader = Callable[[], Iterable[tuple[str, int]]]
+
+
+def channel_label(model: ModelConfig, channel: ChannelConfig) -> str:
+    """`model#index`, the id the router gives the channel (bounded by the catalogue)."""
+    for index, candidate in enumerate(model.channels):
+        if candidate is channel:
+            return f"{model.name}#{index}"
+    return f"{model.name}#?"
 
 
 def multiprocess_dir() -> str | None:
@@ -58,12 +67,15 @@ class Metrics:
             registry=r,
         )
         self.tokens = Counter(
-            "modelport_tokens", "Tokens in and out.", ["model", "channel", "direction"], registry=r
+            "modelport_tokens",
+            "Tokens in and out.",
+            ["model", "channel", "provider", "direction"],
+            registry=r,
         )
         self.errors = Counter(
             "modelport_errors",
             "Failed chat requests by channel and error code.",
-            ["model", "channel", "code"],
+            ["model", "channel", "provider", "code"],
             registry=r,
         )
         self.queue = Gauge(
@@ -86,15 +98,15 @@ class Metrics:
         if ttft is not None:
             self.ttft.labels(route).observe(ttft)
 
-    def observe_usage(self, entry: UsageEntry) -> None:
-        """One finished chat request, as the ledger sees it."""
+    def observe_usage(self, entry: UsageEntry, channel: str) -> None:
+        """One finished chat request, as the ledger sees it; `channel` as `channel_label`."""
+        labels = (entry.model, channel, entry.provider)
         if entry.prompt_tokens:
-            self.tokens.labels(entry.model, entry.provider, "in").inc(entry.prompt_tokens)
+            self.tokens.labels(*labels, "in").inc(entry.prompt_tokens)
         if entry.completion_tokens:
-            self.tokens.labels(entry.model, entry.provider, "out").inc(entry.completion_tokens)
+            self.tokens.labels(*labels, "out").inc(entry.completion_tokens)
         if entry.status >= 400:
-            code = entry.error_code or str(entry.status)
-            self.errors.labels(entry.model, entry.provider, code).inc()
+            self.errors.labels(*labels, entry.error_code or str(entry.status)).inc()
 
     def render(self) -> bytes:
         if self._queues is not None:
