@@ -12,7 +12,9 @@ from ..protocol.errors import APIError
 from ..services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
+    # hop on every request.
     services: Services = request.app.state.services
     return services
 
