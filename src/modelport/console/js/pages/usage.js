@@ -53,7 +53,8 @@ export function renderUsage(main, { me }) {
       api(requests),
     ]);
     const t = daily.totals;
-    totals.textContent = `${t.requests} requests · ${t.total_tokens} tokens · cost ${money(t.cost)}`;
+    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    totals.textContent = `${plural(t.requests, "request")} · ${plural(t.total_tokens, "token")} · cost ${money(t.cost)}`;
     const tokens = seriesByModel(daily.data, axis, (r) => r.total_tokens);
     const cost = seriesByModel(daily.data, axis, (r) => r.cost);
     disposers.push(lineChart(tokensChart, { title: "Tokens by day", axis, ...tokens }));
