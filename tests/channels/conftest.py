@@ -178,3 +178,11 @@ def raw(gateway: RunningServer) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {gateway.admin_key}"}
     with httpx.Client(base_url=gateway.api_url, headers=headers, timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def admin(gateway: RunningServer) -> Iterator[httpx.Client]:
+    """Raw HTTP at the server's root (the admin API is not under /v1)."""
+    headers = {"Authorization": f"Bearer {gateway.admin_key}"}
+    with httpx.Client(base_url=gateway.base_url, headers=headers, timeout=30) as client:
+        yield client

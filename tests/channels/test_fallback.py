@@ -134,7 +134,7 @@ def test_weights_are_roughly_respected(sdk: openai.OpenAI, vendors: Vendors) -> 
 
 
 def test_circuit_opens_and_recovers(
-    sdk: openai.OpenAI, raw: httpx.Client, vendors: Vendors
+    sdk: openai.OpenAI, admin: httpx.Client, vendors: Vendors
 ) -> None:
     faults = vendors.openai.state.key_faults
 
@@ -144,7 +144,7 @@ def test_circuit_opens_and_recovers(
     for _ in range(3):  # three failures among the last five open the breaker
         assert ask(sdk, "flaky") == ANSWER
     assert flaky() == 3
-    state = {c["id"]: c for c in raw.get("/admin/channels").json()["data"]}
+    state = {c["id"]: c for c in admin.get("/admin/channels").json()["data"]}
     assert state["flaky#0"]["state"] == "open" and state["flaky#1"]["state"] == "closed"
     for _ in range(3):  # skipped while open: straight to the healthy channel
         assert ask_streaming(sdk, "flaky") == ANSWER
@@ -156,7 +156,7 @@ def test_circuit_opens_and_recovers(
         assert flaky() == 4
         assert ask(sdk, "flaky") == ANSWER  # ...and closes the breaker
         assert flaky() == 5
-        state = {c["id"]: c for c in raw.get("/admin/channels").json()["data"]}
+        state = {c["id"]: c for c in admin.get("/admin/channels").json()["data"]}
         assert state["flaky#0"]["state"] == "closed"
     finally:
         faults["sk-flaky"] = "500"
@@ -182,3 +182,13 @@ def test_failover_when_an_upstream_dies_mid_run(sdk: openai.OpenAI, vendors: Ven
     assert results == [ANSWER] * 40  # not one request lost
     served = len(vendors.victim.state.requests)
     assert 0 < served < 40
+
+
+def test_channel_states_need_an_admin_key(admin: httpx.Client) -> None:
+    response = admin.get("/admin/channels", headers={"Authorization": "Bearer sk-nope"})
+    assert response.status_code == 401
+    user_key = admin.post("/admin/keys", json={"name": "plain"}).json()["key"]
+    response = admin.get("/admin/channels", headers={"Authorization": f"Bearer {user_key}"})
+    assert response.status_code == 403
+    ids = [c["id"] for c in admin.get("/admin/channels").json()["data"]]
+    assert ids[:2] == ["gpt-4#0", "claude-2#0"] and "weighted#1" in ids

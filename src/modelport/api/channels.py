@@ -1,24 +1,23 @@
-"""GET /v1/admin/channels: every catalogue channel with its circuit-breaker state (admin only)."""
+"""GET /admin/channels: every catalogue channel with its circuit-breaker state (admin only)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from ..protocol.channels import ChannelState, ChannelStateList
-from ..protocol.errors import APIError, ErrorResponse
-from .deps import KeyDep, ServicesDep
+from ..protocol.errors import ErrorResponse
+from .admin import AdminDep
+from .deps import ServicesDep
 
 router = APIRouter()
 
 
 @router.get(
-    "/v1/admin/channels",
+    "/admin/channels",
     response_model=ChannelStateList,
     responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
 )
-async def list_channels(key: KeyDep, services: ServicesDep) -> ChannelStateList:
-    if not key.is_admin:
-        raise APIError(403, "this endpoint needs an admin key", type="permission_error")
+async def list_channels(admin: AdminDep, services: ServicesDep) -> ChannelStateList:
     router_ = services.chat.router
     data = []
     for model in services.catalogue.models():
