@@ -1,5 +1,5 @@
 """Knowledge bases: create, drag-and-drop upload with progress, live statuses (also a
-failure's reason), test retrieval, a grounded answer's sources, delete."""
+failure's reason), test retrieval, a grounded answer's sources (file and page), delete."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import uuid
 from playwright.sync_api import FilePayload, expect
 
 from tests.console.conftest import Console
+from tests.knowledge.conftest import build_pdf
 
 POLICY = (
     "# Travel policy\n\n"
@@ -17,6 +18,10 @@ POLICY = (
     "## Meals\n\n"
     "The daily meal allowance on business trips is 45 euros, paid with the expense report.\n"
 )
+POLICY_PAGES = [
+    "Travel policy\nEmployees book trains and flights through the Skyline portal.",
+    "Meals\nThe daily meal allowance on business trips is 45 euros.",
+]
 BROKEN_PDF = "%PDF-1.4\ngarbage, not a document\n%%EOF\n"
 INGEST_TIMEOUT = 90_000
 
@@ -101,10 +106,11 @@ def test_grounded_answer_shows_its_sources_and_the_kb_can_be_deleted(console: Co
     name = f"grounded-{uuid.uuid4().hex[:6]}"
     console.sign_in()
     create_kb(console, name)
+    pdf = build_pdf(POLICY_PAGES)
     page.get_by_test_id("file-input").set_input_files(
-        files=[FilePayload(name="travel.md", mimeType="text/markdown", buffer=POLICY.encode())]
+        files=[FilePayload(name="travel.pdf", mimeType="application/pdf", buffer=pdf)]
     )
-    status = page.get_by_test_id("file-row-travel.md").get_by_test_id("file-status")
+    status = page.get_by_test_id("file-row-travel.pdf").get_by_test_id("file-status")
     expect(status).to_have_text("online", timeout=INGEST_TIMEOUT)
 
     console.open("playground")
@@ -119,7 +125,8 @@ def test_grounded_answer_shows_its_sources_and_the_kb_can_be_deleted(console: Co
     sources = page.get_by_test_id("sources")
     expect(sources).to_be_visible(timeout=60_000)
     first = sources.get_by_test_id("source").first
-    expect(first.locator(".source-file")).to_have_text("travel.md")
+    expect(first.locator(".source-file")).to_have_text("travel.pdf")
+    expect(first.locator(".source-head")).to_contain_text("page 2")
     expect(first.locator(".source-text")).to_contain_text("45 euros")
     console.screenshot("grounded-answer")
 
