@@ -7,7 +7,7 @@ import secrets
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -264,9 +264,11 @@ class KnowledgeCatalog:
         now = utcnow()
         queued: list[str] = []
         async with self._db.sessions() as session, session.begin():
-            for file_id in dict.fromkeys(file_ids):
+            for position, file_id in enumerate(dict.fromkeys(file_ids)):
                 link = await session.get(KnowledgeBaseFile, (kb_id, file_id))
                 if link is None:
+                    # A microsecond apart, so listings keep the order the files were given in.
+                    at = now + timedelta(microseconds=position)
                     session.add(
                         KnowledgeBaseFile(
                             kb_id=kb_id,
@@ -274,8 +276,8 @@ class KnowledgeCatalog:
                             status="init",
                             reason=None,
                             chunks=0,
-                            created_at=now,
-                            updated_at=now,
+                            created_at=at,
+                            updated_at=at,
                         )
                     )
                 elif link.status == "fail":
