@@ -1,4 +1,4 @@
-"""Headless Chromium (Debian's, driven by Playwright) against the session's real server.
+"""Headless Chromium (Debian's, driven by Playwright) against a real server of our own.
 
 Every test gets a fresh browser context; its screenshot goes to `test-artifacts/console/`
 whether it passed or not, and any uncaught error in the page fails the test.
@@ -21,7 +21,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, run_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -71,6 +71,14 @@ class Console:
 
 
 @pytest.fixture(scope="session")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server of the console tests' own (default embedded setup): the keys, knowledge bases
+    and usage they create stay out of other suites' shared server, and theirs out of ours."""
+    with run_server(tmp_path_factory.mktemp("console-server")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
@@ -112,15 +120,15 @@ def _console(
 
 @pytest.fixture
 def console(
-    browser: Browser, server: RunningServer, request: pytest.FixtureRequest
+    browser: Browser, console_server: RunningServer, request: pytest.FixtureRequest
 ) -> Iterator[Console]:
     """A desktop-sized page, not signed in yet."""
-    yield from _console(browser, server, request, DESKTOP)
+    yield from _console(browser, console_server, request, DESKTOP)
 
 
 @pytest.fixture
 def phone(
-    browser: Browser, server: RunningServer, request: pytest.FixtureRequest
+    browser: Browser, console_server: RunningServer, request: pytest.FixtureRequest
 ) -> Iterator[Console]:
     """The same at a phone's width."""
-    yield from _console(browser, server, request, PHONE)
+    yield from _console(browser, console_server, request, PHONE)

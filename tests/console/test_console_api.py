@@ -28,20 +28,20 @@ def client(server: RunningServer, key: str | None = None) -> httpx.Client:
     )
 
 
-def test_console_is_served_with_a_self_only_policy(server: RunningServer) -> None:
-    redirect = httpx.get(server.base_url + "/console")
+def test_console_is_served_with_a_self_only_policy(console_server: RunningServer) -> None:
+    redirect = httpx.get(console_server.base_url + "/console")
     assert redirect.status_code == 308
     assert redirect.headers["location"] == "/console/"
-    page = httpx.get(server.base_url + "/console/")
+    page = httpx.get(console_server.base_url + "/console/")
     assert page.status_code == 200
     assert '<script type="module" src="js/main.js">' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    script = httpx.get(server.base_url + "/console/js/main.js")
+    script = httpx.get(console_server.base_url + "/console/js/main.js")
     assert script.status_code == 200
     assert "javascript" in script.headers["content-type"]
-    chart_lib = httpx.get(server.base_url + "/console/vendor/uplot/uPlot.esm.js")
+    chart_lib = httpx.get(console_server.base_url + "/console/vendor/uplot/uPlot.esm.js")
     assert chart_lib.status_code == 200
-    assert httpx.get(server.base_url + "/console/vendor/uplot/LICENSE").status_code == 200
+    assert httpx.get(console_server.base_url + "/console/vendor/uplot/LICENSE").status_code == 200
 
 
 def test_console_files_load_nothing_from_elsewhere() -> None:
@@ -64,8 +64,8 @@ def _wait_online(http: httpx.Client, kb_id: str) -> None:
     pytest.fail("ingestion did not finish")
 
 
-def test_kb_search_returns_scored_passages_of_the_owner_only(server: RunningServer) -> None:
-    with client(server) as http:
+def test_kb_search_returns_scored_passages_of_the_owner_only(console_server: RunningServer) -> None:
+    with client(console_server) as http:
         uploaded = http.post(
             "/v1/files",
             files={"file": ("lighthouse.txt", DOC.encode(), "text/plain")},
@@ -94,16 +94,16 @@ def test_kb_search_returns_scored_passages_of_the_owner_only(server: RunningServ
         assert empty.status_code == 400
         owner = f"other-{uuid.uuid4().hex[:6]}"
         stranger = http.post("/admin/keys", json={"name": "s", "owner": owner}).json()["key"]
-    with client(server, stranger) as other:
+    with client(console_server, stranger) as other:
         hidden = other.post(f"/v1/kbs/{kb['id']}/search", json={"query": "lamp"})
         assert hidden.status_code == 404
         assert hidden.json()["error"]["code"] == "knowledge_base_not_found"
 
 
-def test_recent_requests_are_newest_first_and_scoped(server: RunningServer) -> None:
-    with client(server) as admin:
+def test_recent_requests_are_newest_first_and_scoped(console_server: RunningServer) -> None:
+    with client(console_server) as admin:
         user_key = admin.post("/admin/keys", json={"name": "recent"}).json()
-    with client(server, user_key["key"]) as user:
+    with client(console_server, user_key["key"]) as user:
         for text in ("one", "two"):
             body = {
                 "model": "smollm2-135m-instruct",
@@ -119,7 +119,7 @@ def test_recent_requests_are_newest_first_and_scoped(server: RunningServer) -> N
     assert [r["status"] for r in own][-2:] == [200, 200]
     assert own == sorted(own, key=lambda r: r["created_at"], reverse=True)
     assert all(r["latency_ms"] >= 0 and r["total_tokens"] > 0 for r in own if r["status"] == 200)
-    with client(server) as admin:
+    with client(console_server) as admin:
         everyone = admin.get("/admin/usage/requests", params={"limit": 500}).json()["data"]
         one_key = admin.get("/admin/usage/requests", params={"key_id": user_key["id"]}).json()
         assert admin.get("/v1/usage/requests", params={"limit": 0}).status_code == 400
