@@ -68,9 +68,15 @@ class IngestionWorker:
                 await self.ingest(kb_id, file_id)
             except Exception:  # one bad job must not stop the worker
                 log.exception("ingesting %s into %s failed", file_id, kb_id)
-                await self._catalog.set_status(kb_id, file_id, "fail", reason="internal error")
+                await self._mark_failed(kb_id, file_id)
             finally:
                 self._queue.task_done()
+
+    async def _mark_failed(self, kb_id: str, file_id: str) -> None:
+        try:
+            await self._catalog.set_status(kb_id, file_id, "fail", reason="internal error")
+        except Exception:  # the database itself may be what failed; the next start retries
+            log.exception("could not mark %s in %s as failed", file_id, kb_id)
 
     async def ingest(self, kb_id: str, file_id: str) -> None:
         """Ingest one attachment now; a detached one (or a deleted file or KB) is skipped."""
