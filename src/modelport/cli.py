@@ -10,12 +10,14 @@ from typing import Annotated
 
 import typer
 
+from .cli_kb import kb_app
 from .cli_keys import keys_app
 
 app = typer.Typer(
     name="modelport", help="An OpenAI-compatible LLM API platform.", no_args_is_help=True
 )
 app.add_typer(keys_app)
+app.add_typer(kb_app)
 
 
 @app.command()
