@@ -14,6 +14,7 @@ from .api.account import router as account_router
 from .api.admin import router as admin_router
 from .api.body_limit import BodyLimitMiddleware
 from .api.console import attach_console
+from .api.embeddings import router as embeddings_router
 from .api.errors import install_error_handlers
 from .api.files import router as files_router
 from .api.kb_search import router as kb_search_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(files_router)
     app.include_router(kbs_router)
+    app.include_router(embeddings_router)
     app.include_router(kb_search_router)
     app.include_router(request_log_router)
     attach_console(app)

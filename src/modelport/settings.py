@@ -149,6 +149,10 @@ class KnowledgeSettings(BaseModel):
     relative_cut: float = Field(default=0.5, ge=0.0, le=1.0)  # drop scores < best * this
     prompt_chars: int = Field(default=2400, ge=200)  # passage text put into the prompt, in all
     embed_threads: int = Field(default=1, ge=1)
+    # Names `/v1/embeddings` answers to; all are multilingual-e5-small (384 dimensions).
+    embedding_models: list[str] = Field(
+        default_factory=lambda: ["multilingual-e5-small", "Baichuan-Text-Embedding"]
+    )
 
 
 class _YamlSource(PydanticBaseSettingsSource):

