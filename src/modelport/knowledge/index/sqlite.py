@@ -20,6 +20,7 @@ from ..document import Chunk
 from ..embed import Vectors
 from ..errors import IndexStoreError
 from ..keywords import document_terms, match_expression
+from ._vector_cache import VectorCache, nearest
 from .base import Hit, StoredChunk
 
 _SCHEMA = """
@@ -46,6 +47,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vectors USING vec0 (
 )
 """
 _CHUNK_COLUMNS = "c.id, c.kb_id, c.file_id, c.title, c.seq, c.content, c.page, c.heading"
+DEFAULT_CACHED_VECTORS = 500_000  # ~730 MB of 384-dimensional float32 rows at most
 
 
 class SqliteIndex:
@@ -55,7 +57,9 @@ class SqliteIndex:
     processes read while a file is being written.
     """
 
-    def __init__(self, path: str | Path, dimension: int) -> None:
+    def __init__(
+        self, path: str | Path, dimension: int, *, cached_vectors: int = DEFAULT_CACHED_VECTORS
+    ) -> None:
         import sqlite_vec  # lazy: ships the native extension
 
         self.dimension = dimension
@@ -70,6 +74,8 @@ class SqliteIndex:
             self._db.execute(_SCHEMA)
             self._db.execute(_VECTOR_TABLE.format(dimension=int(dimension)))
             self._check_dimension()
+        self._cache = VectorCache(cached_vectors)
+        self._data_version = self._version()
 
     def _check_dimension(self) -> None:
         row = self._db.execute("SELECT value FROM index_meta WHERE key = 'dimension'").fetchone()
@@ -98,6 +104,7 @@ class SqliteIndex:
             )
         matrix = np.ascontiguousarray(vectors, dtype=np.float32)
         with self._transaction():
+            self._cache.drop(kb_id)
             self._delete(kb_id, file_id)
             for chunk, vector in zip(chunks, matrix, strict=True):
                 self._insert(kb_id, file_id, title, chunk, vector.tobytes())
@@ -128,6 +135,7 @@ class SqliteIndex:
             return self._delete(kb_id, None)
 
     def _delete(self, kb_id: str | None, file_id: str | None) -> int:
+        self._cache.drop(kb_id)  # None: a file may be in any knowledge base
         where, params = _scope(kb_id, file_id)
         ids = [row[0] for row in self._db.execute(f"SELECT id FROM chunks WHERE {where}", params)]
         for chunk_id in ids:
@@ -142,22 +150,51 @@ class SqliteIndex:
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
         if query.shape != (self.dimension,):
             raise IndexStoreError(f"query vector has shape {vector.shape}")
-        blob = query.tobytes()
-        distances: dict[int, float] = {}
+        similarity: dict[int, float] = {}
         with self._lock:
-            # One KNN query per partition: with `kb_id IN (...)` sqlite-vec applies k to each
-            # partition separately, and per-partition queries make that explicit.
+            self._sync_cache()
+            # Per knowledge base: with `kb_id IN (...)` sqlite-vec would apply k to each
+            # partition separately anyway, and per-partition searches make that explicit.
             for kb_id in dict.fromkeys(kb_ids):
-                rows = self._db.execute(
-                    "SELECT chunk_id, distance FROM chunk_vectors"
-                    " WHERE embedding MATCH ? AND k = ? AND kb_id = ?",
-                    (blob, limit, kb_id),
-                )
-                distances.update((int(cid), float(dist)) for cid, dist in rows)
-            best = sorted(distances, key=distances.__getitem__)[:limit]
+                similarity.update(self._partition_search(kb_id, query, limit))
+            best = sorted(similarity, key=lambda cid: -similarity[cid])[:limit]
             chunks = self._load(best)
+        return [Hit(chunks[cid], similarity[cid]) for cid in best if cid in chunks]
+
+    def _partition_search(self, kb_id: str, query: Vectors, limit: int) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) of the nearest chunks of one knowledge base."""
+        cached = self._cache.get(kb_id)
+        if cached is None:
+            rows = list(
+                self._db.execute(
+                    "SELECT chunk_id, embedding FROM chunk_vectors WHERE kb_id = ?", (kb_id,)
+                )
+            )
+            ids = np.array([int(row[0]) for row in rows], dtype=np.int64)
+            matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+            matrix = matrix.reshape(len(rows), self.dimension)
+            if self._cache.put(kb_id, ids, matrix):
+                cached = (ids, matrix)
+        if cached is not None:
+            return nearest(cached[0], cached[1], query, limit)
+        scanned = self._db.execute(  # too large to keep in memory: sqlite-vec's own scan
+            "SELECT chunk_id, distance FROM chunk_vectors"
+            " WHERE embedding MATCH ? AND k = ? AND kb_id = ?",
+            (query.tobytes(), limit, kb_id),
+        )
         # Cosine distance is 1 - cosine similarity.
-        return [Hit(chunks[cid], 1.0 - distances[cid]) for cid in best if cid in chunks]
+        return [(int(cid), 1.0 - float(dist)) for cid, dist in scanned]
+
+    def _version(self) -> int:
+        row = self._db.execute("PRAGMA data_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def _sync_cache(self) -> None:
+        """Drop cached matrices when another connection (process) has written the index."""
+        version = self._version()
+        if version != self._data_version:
+            self._cache.drop()
+            self._data_version = version
 
     def keyword_search(self, kb_ids: Sequence[str], query: str, limit: int) -> list[Hit]:
         expression = match_expression(query)
