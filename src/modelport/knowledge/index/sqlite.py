@@ -47,7 +47,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vectors USING vec0 (
 )
 """
 _CHUNK_COLUMNS = "c.id, c.kb_id, c.file_id, c.title, c.seq, c.content, c.page, c.heading"
-DEFAULT_CACHED_VECTORS = 500_000  # ~730 MB of 384-dimensional float32 rows at most
+DEFAULT_CACHED_VECTORS = 250_000  # ~370 MB of 384-dimensional float32 rows at most
 
 
 class SqliteIndex:
