@@ -22,6 +22,7 @@ from ..routing.router import ChannelRouter, Route
 from ..routing.timeouts import WatchedStream, close_quietly, first_chunk
 from ..settings import ChannelConfig, ModelConfig
 from .augment import Augmentation, Augmenter
+from .metering import MeteredStream, prompt_chars
 from .stream import ChatStream
 
 log = logging.getLogger("modelport.chat")
@@ -131,7 +132,10 @@ class ChatService:
             await close_quietly(source)
             raise
         breaker = self.router.health.breaker(route.id)
-        return WatchedStream(source, channel.idle_timeout, breaker), first
+        metered = MeteredStream(
+            WatchedStream(source, channel.idle_timeout, breaker), prompt_chars(request)
+        )
+        return metered, metered.count(first)
 
     @staticmethod
     def _tried(attempts: Attempts, model: ModelConfig) -> ChannelConfig:
