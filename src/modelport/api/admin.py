@@ -58,6 +58,8 @@ def _not_found(key_id: str) -> APIError:
 @router.post("/keys", status_code=201)
 async def create_key(body: KeyFields, services: ServicesDep) -> KeyCreated:
     changes = key_changes(body)
+    if changes.get("group_multiplier", 1.0) is None:  # null is the default, as for name/owner
+        del changes["group_multiplier"]
     name = changes.pop("name", None) or "default"
     owner = changes.pop("owner", None) or "default"
     is_admin = bool(changes.pop("is_admin", False))
@@ -121,7 +123,7 @@ async def rotate_key(key_id: str, services: ServicesDep) -> KeyCreated:
 @router.post("/redemption-codes", status_code=201)
 async def create_codes(body: CodeBatchRequest, services: ServicesDep, format: str = "json") -> Any:
     """Mints a batch; the response (JSON, or CSV with `?format=csv`) is its only export."""
-    if body.tokens <= 0 and body.amount <= 0:
+    if body.tokens <= 0 and to_micros(body.amount) <= 0:
         raise APIError(400, "A code must carry tokens or an amount.", param="tokens")
     minted = await services.codes.create_batch(
         body.batch, body.count, tokens=body.tokens, micros=to_micros(body.amount)

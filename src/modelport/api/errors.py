@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ..protocol.errors import APIError
+from ..protocol.errors import APIError, ErrorResponse
 
 log = logging.getLogger("modelport.api")
 
@@ -47,7 +47,9 @@ def validation_error(exc: RequestValidationError) -> APIError:
             f"{first.get('ctx', {}).get('error', 'invalid JSON')}.",
             code="invalid_json",
         )
-    if first.get("type") == "model_attributes_type" or first.get("loc") == ("body",):
+    if first.get("type") == "model_attributes_type" or (
+        first.get("loc") == ("body",) and first.get("type") != "value_error"
+    ):
         return APIError(400, "The request body must be a JSON object.", code="invalid_json")
     param = _param(tuple(first.get("loc", ())))
     message = str(first.get("msg", "invalid request"))
@@ -56,7 +58,45 @@ def validation_error(exc: RequestValidationError) -> APIError:
     return APIError(400, message, param=param, code="invalid_value")
 
 
+_ERROR_REF = "#/components/schemas/ErrorResponse"
+
+
+def _error_content(description: str) -> dict[str, Any]:
+    schema = {"$ref": _ERROR_REF}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def document_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the handlers below do: validation failures are 400
+    (not FastAPI's 422 shape), and any error status carries the OpenAI envelope."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    generated = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(generated.pop("$defs", {}))
+    schemas["ErrorResponse"] = generated
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", _error_content("Invalid request"))
+            for status, response in responses.items():
+                if status.startswith(("4", "5")):
+                    responses[status] = _error_content(response.get("description", "Error"))
+            responses["default"] = _error_content("Error (the OpenAI error envelope)")
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, APIError)
         return error_response(exc)

@@ -14,6 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 from .base import RequestModel, WireModel
 
 MICROS = 1_000_000
+# Ceilings that keep every stored figure inside its column (BIGINT counters, INTEGER limits)
+# even after a lifetime of credits: past them a value is refused with 400, not a DB overflow.
+MAX_TOKENS = 10**15
+MAX_AMOUNT = 10**9  # currency units; 10**15 micro-units
+MAX_RATE = 2**31 - 1
+MAX_MULTIPLIER = 1000.0
 
 
 class KeyFields(RequestModel):
@@ -26,20 +32,26 @@ class KeyFields(RequestModel):
     owner: str | None = Field(default=None, min_length=1, max_length=200)
     is_admin: bool | None = None
     expires_at: datetime | None = None
-    quota_tokens: int | None = Field(default=None, ge=0)
-    quota: float | None = Field(default=None, ge=0, description="Currency quota.")
+    quota_tokens: int | None = Field(default=None, ge=0, le=MAX_TOKENS)
+    quota: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, description="Currency quota.")
     allowed_models: list[str] | None = None
     allowed_kbs: list[str] | None = None
-    rpm: int | None = Field(default=None, ge=1)
-    tpm: int | None = Field(default=None, ge=1)
-    group_multiplier: float | None = Field(default=None, ge=0)
+    rpm: int | None = Field(default=None, ge=1, le=MAX_RATE)
+    tpm: int | None = Field(default=None, ge=1, le=MAX_RATE)
+    group_multiplier: float | None = Field(default=None, ge=0, le=MAX_MULTIPLIER)
 
     @field_validator("expires_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        """In UTC; a moment that has no UTC date (year 1 at +15:59) is refused, not a 500."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("'expires_at' is out of range") from None
 
 
 class KeyInfo(WireModel):
@@ -99,8 +111,10 @@ class KeyList(WireModel):
 class CodeBatchRequest(RequestModel):
     batch: str = Field(min_length=1, max_length=100)
     count: int = Field(ge=1, le=10_000)
-    tokens: int = Field(default=0, ge=0)
-    amount: float = Field(default=0.0, ge=0, description="Currency credited per code.")
+    tokens: int = Field(default=0, ge=0, le=MAX_TOKENS)
+    amount: float = Field(
+        default=0.0, ge=0, le=MAX_AMOUNT, description="Currency credited per code."
+    )
 
 
 class CodeInfo(WireModel):

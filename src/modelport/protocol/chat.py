@@ -12,6 +12,28 @@ from pydantic import Field, StrictBool, field_validator, model_validator
 from .base import RequestModel
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+# JSON nested deeper than this is refused at the edge: serializers below (pydantic, orjson)
+# stop near 255 levels, and no real tool schema comes close.
+MAX_NESTING = 64
+
+
+def nesting(value: Any) -> int:
+    """How deep lists and objects nest in a decoded JSON value (a scalar is 0), iteratively."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_NESTING:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 class TextPart(RequestModel):
@@ -183,6 +205,13 @@ class ChatCompletionRequest(RequestModel):
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     knowledge_base: KnowledgeBaseRef | None = None
     with_search_enhance: StrictBool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_deep(cls, data: Any) -> Any:
+        if nesting(data) > MAX_NESTING:
+            raise ValueError(f"the request nests JSON deeper than {MAX_NESTING} levels")
+        return data
 
     @field_validator("top_k")
     @classmethod
