@@ -36,6 +36,7 @@ def test_a_client_leaving_an_upstream_stream_is_billed_for_what_was_sent(
     # One "." per chunk, four characters a token: at least the 40 seen, far fewer than 500.
     assert 10 <= entry["completion_tokens"] <= 60
     assert entry["prompt_tokens"] == 3  # "FAULT:slow": 10 characters
+    assert entry["estimated"] is True
 
 
 def test_reported_usage_is_booked_as_is(raw: httpx.Client) -> None:
@@ -46,3 +47,4 @@ def test_reported_usage_is_booked_as_is(raw: httpx.Client) -> None:
             pass
     entry = _entry(raw, request_id)
     assert entry["status"] == 200 and entry["completion_tokens"] == 3  # "Echo: hello there"
+    assert entry["estimated"] is False

@@ -83,9 +83,16 @@ class Gate:
             if not decision.allowed:
                 raise rate_limited(key, decision)
 
-    def cost(self, key: KeyRecord | None, model: ModelConfig, prompt: int, completion: int) -> int:
+    def cost(
+        self,
+        key: KeyRecord | None,
+        model: ModelConfig,
+        prompt: int,
+        completion: int,
+        searches: int = 0,
+    ) -> int:
         multiplier = 1.0 if key is None else key.group_multiplier
-        return cost_micros(model.price, prompt, completion, multiplier)
+        return cost_micros(model.price, prompt, completion, multiplier, searches)
 
     def forget(self, key_id: str) -> None:
         """The key's quota changed (admin update, redemption): read it afresh next time."""

@@ -23,11 +23,18 @@ def _rates(prompt: float, completion: float, multiplier: float) -> tuple[Decimal
 
 
 def cost_micros(
-    price: Price, prompt_tokens: int, completion_tokens: int, multiplier: float = 1.0
+    price: Price,
+    prompt_tokens: int,
+    completion_tokens: int,
+    multiplier: float = 1.0,
+    searches: int = 0,
 ) -> int:
-    """The cost of one request in micro-units."""
+    """The cost of one request in micro-units (tokens, plus web searches at `per_search`)."""
     per_prompt, per_completion = _rates(price.prompt, price.completion, multiplier)
     exact = per_prompt * prompt_tokens + per_completion * completion_tokens
+    if searches:
+        per_search = Decimal(str(price.per_search)) * MICROS_PER_UNIT * Decimal(str(multiplier))
+        exact += per_search * searches
     return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
 
 

@@ -27,6 +27,8 @@ class LoggedRequest:
     completion_tokens: int
     total_tokens: int
     cost_micros: int
+    searches: int
+    estimated: bool
     created_at: datetime
 
 
@@ -54,6 +56,8 @@ async def recent_requests(
             completion_tokens=r.completion_tokens,
             total_tokens=r.total_tokens,
             cost_micros=r.cost_micros,
+            searches=r.searches,
+            estimated=r.estimated,
             created_at=r.created_at,
         )
         for r in rows

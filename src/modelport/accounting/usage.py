@@ -31,6 +31,8 @@ class UsageEntry:
     stream: bool = False
     created_at: datetime | None = None  # None: the time of recording
     cost_micros: int = 0  # see accounting.pricing
+    searches: int = 0  # web searches made for the request (billed per search)
+    estimated: bool = False  # token counts estimated: the upstream reported none
 
     @property
     def total(self) -> int:
@@ -125,6 +127,8 @@ def usage_row(entry: UsageEntry) -> dict[str, Any]:
         "stream": entry.stream,
         "created_at": entry.created_at or utcnow(),
         "cost_micros": entry.cost_micros,
+        "searches": entry.searches,
+        "estimated": entry.estimated,
     }
 
 
@@ -165,6 +169,8 @@ def _entry(row: UsageRecord) -> UsageEntry:
         stream=row.stream,
         created_at=row.created_at,
         cost_micros=row.cost_micros,
+        searches=row.searches,
+        estimated=row.estimated,
     )
 
 

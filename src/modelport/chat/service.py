@@ -41,6 +41,17 @@ class Caller:
     key: KeyRecord | None = None  # its limits, for the gate; None skips the gate
 
 
+@dataclass(frozen=True)
+class _Booking:
+    """What the ledger row of one request will say, whatever happens to the request."""
+
+    caller: Caller
+    model: ModelConfig
+    started: float
+    stream: bool
+    searches: int
+
+
 class ChatService:
     def __init__(
         self,
@@ -66,14 +77,21 @@ class ChatService:
                 return result
         return Augmentation(request)
 
-    async def complete(self, request: ChatCompletionRequest, caller: Caller) -> ChatCompletion:
+    async def _prepare(
+        self, request: ChatCompletionRequest, caller: Caller, stream: bool
+    ) -> tuple[_Booking, Augmentation]:
+        """Resolve the model, admit the caller (before any upstream call), then ground."""
         model = self.catalogue.resolve(request.model)
         if self.gate is not None:  # refused here means no upstream call at all
             await self.gate.admit(caller.key, model.name, request.knowledge_base_ids())
         started = time.perf_counter()
         augmented = await self._augment(request, caller)
+        return _Booking(caller, model, started, stream, augmented.searches), augmented
+
+    async def complete(self, request: ChatCompletionRequest, caller: Caller) -> ChatCompletion:
+        booking, augmented = await self._prepare(request, caller, stream=False)
         request = augmented.request
-        attempts = Attempts(self.router, model)
+        attempts = Attempts(self.router, booking.model)
         try:
             route, response = await attempts.run(
                 lambda route: self.providers.get(route.channel.provider).complete(
@@ -81,42 +99,39 @@ class ChatService:
                 )
             )
         except APIError as exc:
-            channel = self._tried(attempts, model)
-            await self._record(caller, model, channel, None, started, exc.status, exc.code, False)
+            await self._record(booking, self._tried(attempts, booking.model), None, exc)
             raise
-        channel = route.channel
         response.id = completion_id()
-        response.model = model.name
+        response.model = booking.model.name
         for name, value in augmented.response_fields.items():
             setattr(response, name, value)
-        await self._record(caller, model, channel, response.usage, started, 200, None, False)
+        await self._record(booking, route.channel, response.usage)
         return response
 
     async def open_stream(self, request: ChatCompletionRequest, caller: Caller) -> ChatStream:
         """Start a stream; failures before its first chunk raise, so they get a real status."""
-        model = self.catalogue.resolve(request.model)
-        if self.gate is not None:  # refused here means no upstream call at all
-            await self.gate.admit(caller.key, model.name, request.knowledge_base_ids())
-        started = time.perf_counter()
-        augmented = await self._augment(request, caller)
+        booking, augmented = await self._prepare(request, caller, stream=True)
         request = augmented.request
-        attempts = Attempts(self.router, model)
+        attempts = Attempts(self.router, booking.model)
         try:
             route, (source, first) = await attempts.run(lambda route: self._start(request, route))
         except APIError as exc:
-            channel = self._tried(attempts, model)
-            await self._record(caller, model, channel, None, started, exc.status, exc.code, True)
+            await self._record(booking, self._tried(attempts, booking.model), None, exc)
             raise
         channel = route.channel
 
-        async def settle(usage: Usage | None, status: int, code: str | None) -> None:
-            await self._record(caller, model, channel, usage, started, status, code, True)
+        async def settle(
+            usage: Usage | None, status: int, code: str | None, estimated: bool
+        ) -> None:
+            await self._record(
+                booking, channel, usage, status=status, code=code, estimated=estimated
+            )
 
         return ChatStream(
             source,
             first,
             request,
-            model.name,
+            booking.model.name,
             completion_id(),
             settle,
             extras=augmented.response_fields,
@@ -144,19 +159,24 @@ class ChatService:
 
     async def _record(
         self,
-        caller: Caller,
-        model: ModelConfig,
+        booking: _Booking,
         channel: ChannelConfig,
         usage: Usage | None,
-        started: float,
-        status: int,
-        code: str | None,
-        stream: bool,
+        failure: APIError | None = None,
+        *,
+        status: int = 200,
+        code: str | None = None,
+        estimated: bool = False,
     ) -> None:
+        if failure is not None:
+            status, code = failure.status, failure.code
         usage = usage or Usage()
+        caller, model = booking.caller, booking.model
         cost = 0
         if self.gate is not None:
-            cost = self.gate.cost(caller.key, model, usage.prompt_tokens, usage.completion_tokens)
+            cost = self.gate.cost(
+                caller.key, model, usage.prompt_tokens, usage.completion_tokens, booking.searches
+            )
         entry = UsageEntry(
             request_id=caller.request_id,
             key_id=caller.key_id,
@@ -166,11 +186,13 @@ class ChatService:
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             total_tokens=usage.total_tokens,
-            latency_ms=int((time.perf_counter() - started) * 1000),
+            latency_ms=int((time.perf_counter() - booking.started) * 1000),
             status=status,
             error_code=code,
-            stream=stream,
+            stream=booking.stream,
             cost_micros=cost,
+            searches=booking.searches,
+            estimated=estimated,
         )
         try:
             await self.ledger.record(entry)

@@ -18,8 +18,9 @@ from ..protocol.chat_response import ChatCompletionChunk, Usage
 from ..protocol.errors import APIError
 from .sse import DONE, error_event, event
 
-# Settles the bill: (usage or None if unknown, HTTP status, error code or None).
-Settle = Callable[[Usage | None, int, str | None], Awaitable[None]]
+# Settles the bill: (usage or None if unknown, HTTP status, error code or None, whether the
+# usage is an estimate because the upstream reported none).
+Settle = Callable[[Usage | None, int, str | None, bool], Awaitable[None]]
 
 
 class ChatStream:
@@ -114,9 +115,10 @@ class ChatStream:
             await closer()
         known = getattr(self._source, "usage", None)
         usage = known if isinstance(known, Usage) else self._usage
+        estimated = bool(getattr(self._source, "estimated", False))
         if self._error is not None:
-            await self._settle(usage, self._error.status, self._error.code)
+            await self._settle(usage, self._error.status, self._error.code, estimated)
         elif self._finished:
-            await self._settle(usage, 200, None)
+            await self._settle(usage, 200, None, estimated)
         else:
-            await self._settle(usage, 499, "client_disconnected")
+            await self._settle(usage, 499, "client_disconnected", estimated)

@@ -26,6 +26,8 @@ class RequestLogEntry(WireModel):
     completion_tokens: int
     total_tokens: int
     cost_micros: int
+    searches: int = 0  # web searches made for the request (billed per search)
+    estimated: bool = False  # token counts estimated: the upstream reported none
     created_at: datetime
 
     @computed_field  # type: ignore[prop-decorator]

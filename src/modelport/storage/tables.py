@@ -116,3 +116,5 @@ class UsageRecord(Base):
     stream: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cost_micros: Mapped[int] = mapped_column(BigInteger, default=0)  # migration 0003
+    searches: Mapped[int] = mapped_column(Integer, default=0)  # migration 0004
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)  # migration 0004
