@@ -78,13 +78,15 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         yield running
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is alive it keeps an event loop
+# marked as running in this thread, and every asyncio test after it would fail to start.
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     launched = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
     yield launched
