@@ -86,9 +86,6 @@ class Metrics:
             multiprocess_mode="liveall",
         )
         self._queues: QueueReader | None = None
-        # Children by label values: `labels()` costs a lock and a lookup on every call.
-        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-        self._ttft_children: dict[str, Histogram] = {}
 
     def watch_queues(self, reader: QueueReader) -> None:
         self._queues = reader
@@ -96,21 +93,10 @@ class Metrics:
     def observe_request(
         self, method: str, route: str, status: int, seconds: float, ttft: float | None
     ) -> None:
-        key = (method, route, status)
-        children = self._request_children.get(key)
-        if children is None:
-            children = self._request_children[key] = (
-                self.requests.labels(method, route, str(status)),
-                self.latency.labels(route),
-            )
-        requests, latency = children
-        requests.inc()
-        latency.observe(seconds)
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
         if ttft is not None:
-            first = self._ttft_children.get(route)
-            if first is None:
-                first = self._ttft_children[route] = self.ttft.labels(route)
-            first.observe(ttft)
+            self.ttft.labels(route).observe(ttft)
 
     def observe_usage(self, entry: UsageEntry, channel: str) -> None:
         """One finished chat request, as the ledger sees it; `channel` as `channel_label`."""
