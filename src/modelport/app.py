@@ -12,8 +12,8 @@ from . import __version__
 from .api import channels, chat, health, models
 from .api.account import router as account_router
 from .api.admin import router as admin_router
-from .api.body_limit import BodyLimitMiddleware
 from .api.console import attach_console
+from .api.edge import EdgeMiddleware
 from .api.embeddings import router as embeddings_router
 from .api.errors import install_error_handlers
 from .api.files import router as files_router
@@ -21,8 +21,6 @@ from .api.kb_search import router as kb_search_router
 from .api.kbs import router as kbs_router
 from .api.knowledge_deps import install_knowledge_errors
 from .api.metrics import router as metrics_router
-from .api.observe import ObserveMiddleware
-from .api.request_id import RequestIdMiddleware
 from .api.request_log import router as request_log_router
 from .observability.logs import configure_logging
 from .services import build_services
@@ -62,10 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # file itself.
     upload_limit = settings.max_file_bytes + MULTIPART_OVERHEAD
     app.add_middleware(
-        BodyLimitMiddleware,
+        EdgeMiddleware,  # request id, access log and metrics, body limit
         max_bytes=settings.max_body_bytes,
         overrides={"/v1/files": max(upload_limit, settings.max_body_bytes)},
     )
-    app.add_middleware(ObserveMiddleware)  # inside RequestIdMiddleware: sees the request id
-    app.add_middleware(RequestIdMiddleware)
     return app

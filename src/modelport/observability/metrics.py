@@ -86,6 +86,9 @@ class Metrics:
             multiprocess_mode="liveall",
         )
         self._queues: QueueReader | None = None
+        # Children by label values: `labels()` costs a lock and a lookup on every call.
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._ttft_children: dict[str, Histogram] = {}
 
     def watch_queues(self, reader: QueueReader) -> None:
         self._queues = reader
@@ -93,10 +96,21 @@ class Metrics:
     def observe_request(
         self, method: str, route: str, status: int, seconds: float, ttft: float | None
     ) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = self._request_children[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(route),
+            )
+        requests, latency = children
+        requests.inc()
+        latency.observe(seconds)
         if ttft is not None:
-            self.ttft.labels(route).observe(ttft)
+            first = self._ttft_children.get(route)
+            if first is None:
+                first = self._ttft_children[route] = self.ttft.labels(route)
+            first.observe(ttft)
 
     def observe_usage(self, entry: UsageEntry, channel: str) -> None:
         """One finished chat request, as the ledger sees it; `channel` as `channel_label`."""

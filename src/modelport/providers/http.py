@@ -19,6 +19,7 @@ import orjson
 from ..settings import ChannelConfig
 from .errors import UpstreamError, client_status_for_upstream, status_is_retryable
 from .sse import ServerSentEvent, iter_sse
+from .transport import UpstreamClient, iter_lines
 
 T = TypeVar("T")
 
@@ -160,10 +161,15 @@ async def post_json(
     on_error: ErrorMapper,
     vendor: str,
 ) -> Any:
+    content, all_headers, timeout = encode(body), _json_headers(headers), timeout_for(channel)
     try:
-        response = await http.post(
-            url, content=encode(body), headers=_json_headers(headers), timeout=timeout_for(channel)
-        )
+        if isinstance(http, UpstreamClient):  # the server's client: aiohttp without httpx
+            raw = await http.direct.post(url, content, all_headers, timeout)
+            status, received = raw.status, await http.direct.read(raw)
+            if status != 200:
+                raise on_error(status, received, raw.headers)
+            return parse_json(received, vendor)
+        response = await http.post(url, content=content, headers=all_headers, timeout=timeout)
     except httpx.HTTPError as exc:
         raise transport_error(exc, vendor) from None
     if response.status_code != 200:
@@ -183,6 +189,12 @@ async def open_sse(
     vendor: str,
 ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
     """POST and yield the response's server-sent events; errors surface as `UpstreamError`."""
+    if isinstance(http, UpstreamClient):
+        async with _open_direct_sse(
+            http, url, body=body, headers=headers, channel=channel, on_error=on_error, vendor=vendor
+        ) as events:
+            yield events
+        return
     try:
         async with http.stream(
             "POST",
@@ -194,6 +206,32 @@ async def open_sse(
             if response.status_code != 200:
                 raise on_error(response.status_code, await response.aread(), response.headers)
             yield iter_sse(response.aiter_lines())
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, vendor) from None
+
+
+@asynccontextmanager
+async def _open_direct_sse(
+    http: UpstreamClient,
+    url: str,
+    *,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    channel: ChannelConfig,
+    on_error: ErrorMapper,
+    vendor: str,
+) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
+    """`open_sse` straight through aiohttp (see `transport.UpstreamClient`)."""
+    try:
+        response = await http.direct.post(
+            url, encode(body), _json_headers(headers), timeout_for(channel)
+        )
+        try:
+            if response.status != 200:
+                raise on_error(response.status, await http.direct.read(response), response.headers)
+            yield iter_sse(iter_lines(response))
+        finally:
+            response.release()
     except httpx.HTTPError as exc:
         raise transport_error(exc, vendor) from None
 
