@@ -112,6 +112,8 @@ async def build_services(settings: Settings) -> Services:
         settings.data_dir,
         ingest=settings.knowledge.ingest,
         embed_threads=settings.knowledge.embed_threads,
+        milvus_uri=settings.milvus_uri,
+        milvus_token=settings.milvus_token.get_secret_value() if settings.milvus_token else "",
     )
     chat.augmenters.insert(0, KnowledgeGrounding(knowledge, settings.knowledge))  # runs first
     chat.augmenters.append(build_web_grounding(settings.search, http))  # after KB grounding

@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     redis_url: str | None = None
+    # Knowledge-base chunks in Milvus (a server/cluster URI, or a milvus-lite `*.db` path)
+    # instead of `data_dir/knowledge.sqlite3`; replicas sharing one Milvus share one index.
+    milvus_uri: str | None = None
+    milvus_token: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)

