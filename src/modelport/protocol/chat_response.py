@@ -14,8 +14,18 @@ FinishReason = Literal["stop", "length", "tool_calls", "function_call", "content
 _ID_ALPHABET = string.ascii_letters + string.digits
 
 
+_ID_LENGTH = 24
+_ID_SPACE = len(_ID_ALPHABET) ** _ID_LENGTH
+
+
 def completion_id() -> str:
-    return "chatcmpl-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(24))
+    """`chatcmpl-` and 24 random letters or digits: one draw from the OS, not 24."""
+    number = secrets.randbelow(_ID_SPACE)
+    digits = []
+    for _ in range(_ID_LENGTH):
+        number, digit = divmod(number, len(_ID_ALPHABET))
+        digits.append(_ID_ALPHABET[digit])
+    return "chatcmpl-" + "".join(digits)
 
 
 class Usage(WireModel):
