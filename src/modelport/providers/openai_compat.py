@@ -16,11 +16,7 @@ from ..protocol.chat_response import (
     ChatCompletion,
     ChatCompletionChunk,
     Choice,
-    ChunkChoice,
-    Delta,
-    FunctionCallDelta,
     FunctionCallOut,
-    ToolCallDelta,
     ToolCallOut,
     Usage,
 )
@@ -143,25 +139,26 @@ def completion_from_upstream(data: dict[str, Any]) -> ChatCompletion:
     )
 
 
-def _delta(raw: dict[str, Any]) -> Delta:
+def _delta(raw: dict[str, Any]) -> dict[str, Any]:
+    """A `Delta`'s fields (validated with the chunk, in one go: several times cheaper)."""
     calls = raw.get("tool_calls")
     call = raw.get("function_call")
-    return Delta(
-        role="assistant" if raw.get("role") == "assistant" else None,
-        content=raw.get("content"),
-        tool_calls=[
-            ToolCallDelta(
-                index=c.get("index", i),
-                id=c.get("id"),
-                type="function" if c.get("type") == "function" else None,
-                function=FunctionCallDelta(**_pick(c.get("function"), ("name", "arguments"))),
-            )
+    return {
+        "role": "assistant" if raw.get("role") == "assistant" else None,
+        "content": raw.get("content"),
+        "tool_calls": [
+            {
+                "index": c.get("index", i),
+                "id": c.get("id"),
+                "type": "function" if c.get("type") == "function" else None,
+                "function": _pick(c.get("function"), ("name", "arguments")),
+            }
             for i, c in enumerate(calls)
         ]
         if calls
         else None,
-        function_call=FunctionCallDelta(**_pick(call, ("name", "arguments"))) if call else None,
-    )
+        "function_call": _pick(call, ("name", "arguments")) if call else None,
+    }
 
 
 def _pick(data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -175,18 +172,20 @@ def chunk_from_upstream(data: dict[str, Any]) -> tuple[ChatCompletionChunk, Usag
     for raw in data.get("choices") or []:
         usage = _usage(raw.get("usage")) or usage  # Moonshot reports usage inside the choice
         choices.append(
-            ChunkChoice(
-                index=raw.get("index", 0),
-                delta=_delta(raw.get("delta") or {}),
-                finish_reason=raw.get("finish_reason"),
-                logprobs=raw.get("logprobs"),
-            )
+            {
+                "index": raw.get("index", 0),
+                "delta": _delta(raw.get("delta") or {}),
+                "finish_reason": raw.get("finish_reason"),
+                "logprobs": raw.get("logprobs"),
+            }
         )
-    chunk = ChatCompletionChunk(
-        id=data.get("id") or "chatcmpl-upstream",
-        created=int(data.get("created") or 0),
-        model=data.get("model") or "",
-        choices=choices,
+    chunk = ChatCompletionChunk.model_validate(
+        {
+            "id": data.get("id") or "chatcmpl-upstream",
+            "created": int(data.get("created") or 0),
+            "model": data.get("model") or "",
+            "choices": choices,
+        }
     )
     return chunk, usage
 
