@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .embed import Embedder
@@ -35,7 +36,12 @@ class RetrievalConfig:
 
 
 class Retriever:
-    """Finds the passages of some knowledge bases that best answer a query."""
+    """Finds the passages of some knowledge bases that best answer a query.
+
+    The keyword search needs no embedding, so it runs in a thread of its own while the query
+    is embedded and its vector searched; both sides spend their time in native code that
+    releases the GIL (SQLite, the embedding engine, BLAS).
+    """
 
     def __init__(
         self, index: Index, embedder: Embedder, config: RetrievalConfig | None = None
@@ -43,6 +49,7 @@ class Retriever:
         self._index = index
         self._embedder = embedder
         self._config = config or RetrievalConfig()
+        self._keywords = ThreadPoolExecutor(thread_name_prefix="kb-keywords")
 
     def retrieve(
         self, query: str, kb_ids: Sequence[str], *, top_k: int = 5, min_score: float = 0.0
@@ -58,9 +65,12 @@ class Retriever:
         if not query.strip() or not kb_ids:
             return []
         limit = self._config.candidates
-        vector = self._embedder.embed_queries([query])[0]
-        by_vector = self._index.vector_search(kb_ids, vector, limit)
-        by_keyword = self._index.keyword_search(kb_ids, query, limit)
+        keyword_search = self._keywords.submit(self._index.keyword_search, kb_ids, query, limit)
+        try:
+            vector = self._embedder.embed_queries([query])[0]
+            by_vector = self._index.vector_search(kb_ids, vector, limit)
+        finally:
+            by_keyword = keyword_search.result()
         fused = fuse([by_vector, by_keyword], self._config.rrf_k)
         passages = [_passage(chunk, score) for chunk, score in fused if score >= min_score]
         return passages[:top_k] if top_k else passages

@@ -48,32 +48,42 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vectors USING vec0 (
 """
 _CHUNK_COLUMNS = "c.id, c.kb_id, c.file_id, c.title, c.seq, c.content, c.page, c.heading"
 DEFAULT_CACHED_VECTORS = 250_000  # ~370 MB of 384-dimensional float32 rows at most
+_RANKED_TERMS = (
+    "SELECT rowid, bm25(chunk_terms) AS score FROM chunk_terms"
+    " WHERE chunk_terms MATCH ? ORDER BY score LIMIT ?"
+)
+_RANKED_TERMS_IN_KBS = (
+    f"SELECT {_CHUNK_COLUMNS}, bm25(chunk_terms) AS score"
+    " FROM chunk_terms JOIN chunks AS c ON c.id = chunk_terms.rowid"
+    " WHERE chunk_terms MATCH ? AND c.kb_id IN ({marks})"
+    " ORDER BY score LIMIT ?"
+)
+_KEYWORD_OVERFETCH = 4  # rows ranked per wanted hit before falling back to the join
 
 
 class SqliteIndex:
     """`Index` on one SQLite database file (created if missing) at `path`.
 
-    One connection serves all threads, one statement at a time; SQLite's WAL mode lets other
-    processes read while a file is being written.
+    One connection serves writes and vector searches, another keyword searches, each one
+    statement at a time; SQLite's WAL mode lets readers (here or in other processes) read
+    while a file is being written.
     """
 
     def __init__(
         self, path: str | Path, dimension: int, *, cached_vectors: int = DEFAULT_CACHED_VECTORS
     ) -> None:
-        import sqlite_vec  # lazy: ships the native extension
-
         self.dimension = dimension
         self._lock = threading.Lock()
-        self._db = apsw.Connection(str(path))
-        self._db.set_busy_timeout(5000)
-        self._db.enable_load_extension(True)
-        self._db.load_extension(sqlite_vec.loadable_path())
-        self._db.enable_load_extension(False)
+        self._db = _connect(path)
         self._db.execute("PRAGMA journal_mode = WAL")
         with self._transaction():
             self._db.execute(_SCHEMA)
             self._db.execute(_VECTOR_TABLE.format(dimension=int(dimension)))
             self._check_dimension()
+        # Keyword searches read through a connection of their own, so that they run while
+        # this one scans vectors (both release the GIL); WAL gives it committed data only.
+        self._keywords = _connect(path)
+        self._keywords_lock = threading.Lock()
         self._cache = VectorCache(cached_vectors)
         self._data_version = self._version()
 
@@ -158,7 +168,7 @@ class SqliteIndex:
             for kb_id in dict.fromkeys(kb_ids):
                 similarity.update(self._partition_search(kb_id, query, limit))
             best = sorted(similarity, key=lambda cid: -similarity[cid])[:limit]
-            chunks = self._load(best)
+            chunks = _load(self._db, best)
         return [Hit(chunks[cid], similarity[cid]) for cid in best if cid in chunks]
 
     def _partition_search(self, kb_id: str, query: Vectors, limit: int) -> list[tuple[int, float]]:
@@ -200,17 +210,26 @@ class SqliteIndex:
         expression = match_expression(query)
         if limit <= 0 or not kb_ids or expression is None:
             return []
-        marks = ", ".join("?" for _ in kb_ids)
-        sql = (
-            f"SELECT {_CHUNK_COLUMNS}, bm25(chunk_terms) AS rank"
-            " FROM chunk_terms JOIN chunks AS c ON c.id = chunk_terms.rowid"
-            f" WHERE chunk_terms MATCH ? AND c.kb_id IN ({marks})"
-            " ORDER BY rank LIMIT ?"
-        )
-        with self._lock:
-            rows = list(self._db.execute(sql, (expression, *kb_ids, limit)))
-        # FTS5's bm25() is lower-is-better (negative); negate so higher means more relevant.
-        return [Hit(_stored(row[:8]), -float(row[8])) for row in rows]
+        wanted = set(kb_ids)
+        with self._keywords_lock, self._keywords:  # one read transaction: one snapshot
+            # BM25 must score every matching row; joining each to `chunks` for its KB first
+            # measured half again as slow. So rank in FTS5 alone, then keep the wanted KBs'
+            # rows: exact whenever enough of them remain or FTS5 had no more rows to give.
+            fetch = limit * _KEYWORD_OVERFETCH
+            ranked = list(self._keywords.execute(_RANKED_TERMS, (expression, fetch)))
+            chunks = _load(self._keywords, [int(row[0]) for row in ranked])
+            hits = [
+                Hit(chunks[cid], -float(score))  # bm25() is lower-is-better: negate it
+                for cid, score in ranked
+                if cid in chunks and chunks[cid].kb_id in wanted
+            ]
+            if len(hits) < limit and len(ranked) == fetch:  # other KBs crowded them out
+                marks = ", ".join("?" for _ in kb_ids)
+                rows = self._keywords.execute(
+                    _RANKED_TERMS_IN_KBS.format(marks=marks), (expression, *kb_ids, limit)
+                )
+                hits = [Hit(_stored(row[:8]), -float(row[8])) for row in rows]
+        return hits[:limit]
 
     def count(self, kb_id: str, file_id: str | None = None) -> int:
         where, params = _scope(kb_id, file_id)
@@ -218,18 +237,31 @@ class SqliteIndex:
             row = self._db.execute(f"SELECT count(*) FROM chunks WHERE {where}", params).fetchone()
         return int(row[0]) if row else 0
 
-    def _load(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
-        if not chunk_ids:
-            return {}
-        marks = ", ".join("?" for _ in chunk_ids)
-        rows = self._db.execute(
-            f"SELECT {_CHUNK_COLUMNS} FROM chunks AS c WHERE c.id IN ({marks})", tuple(chunk_ids)
-        )
-        return {int(row[0]): _stored(row) for row in rows}
-
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._keywords_lock:
+            self._keywords.close()
             self._db.close()
+
+
+def _connect(path: str | Path) -> apsw.Connection:
+    import sqlite_vec  # lazy: ships the native extension
+
+    db = apsw.Connection(str(path))
+    db.set_busy_timeout(5000)
+    db.enable_load_extension(True)
+    db.load_extension(sqlite_vec.loadable_path())
+    db.enable_load_extension(False)
+    return db
+
+
+def _load(db: apsw.Connection, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
+    if not chunk_ids:
+        return {}
+    marks = ", ".join("?" for _ in chunk_ids)
+    rows = db.execute(
+        f"SELECT {_CHUNK_COLUMNS} FROM chunks AS c WHERE c.id IN ({marks})", tuple(chunk_ids)
+    )
+    return {int(row[0]): _stored(row) for row in rows}
 
 
 def _scope(kb_id: str | None, file_id: str | None) -> tuple[str, tuple[str, ...]]:
