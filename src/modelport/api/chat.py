@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletion
 from ..protocol.errors import ErrorResponse
-from .deps import KeyDep, ServicesDep, caller_of
+from .deps import ServicesAndKeyDep, caller_of
 from .sse_response import SSEResponse
 
 router = APIRouter()
@@ -27,8 +27,9 @@ router = APIRouter()
     },
 )
 async def create_chat_completion(
-    body: ChatCompletionRequest, request: Request, key: KeyDep, services: ServicesDep
+    body: ChatCompletionRequest, request: Request, auth: ServicesAndKeyDep
 ) -> Response:
+    services, key = auth
     caller = caller_of(request, key)
     if body.stream:
         return SSEResponse(await services.chat.open_stream(body, caller))

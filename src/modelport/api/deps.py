@@ -52,5 +52,15 @@ async def require_key(request: Request, services: ServicesDep) -> KeyRecord:
 KeyDep = Annotated[KeyRecord, Depends(require_key)]
 
 
+async def require_services_and_key(request: Request) -> tuple[Services, KeyRecord]:
+    """`ServicesDep` and `KeyDep` as one dependency: FastAPI solves one node instead of
+    three on the chat hot path; the key is still checked before the body is validated."""
+    services = await get_services(request)
+    return services, await require_key(request, services)
+
+
+ServicesAndKeyDep = Annotated[tuple[Services, KeyRecord], Depends(require_services_and_key)]
+
+
 def caller_of(request: Request, key: KeyRecord) -> Caller:
     return Caller(key_id=key.id, owner=key.owner, request_id=request.state.request_id, key=key)
