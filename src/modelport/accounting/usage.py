@@ -106,7 +106,7 @@ class UsageLedger:
         )
         async with self._db.sessions() as session:
             rows = (await session.scalars(stmt)).all()
-        return [_entry(r) for r in rows]
+        return [entry_of(r) for r in rows]
 
 
 def usage_row(entry: UsageEntry) -> dict[str, Any]:
@@ -153,7 +153,7 @@ async def write_rows(db: Database, rows: list[dict[str, Any]]) -> None:
                 )
 
 
-def _entry(row: UsageRecord) -> UsageEntry:
+def entry_of(row: UsageRecord) -> UsageEntry:
     return UsageEntry(
         request_id=row.request_id,
         key_id=row.key_id,
