@@ -41,14 +41,17 @@ def rss_mib(pid: int) -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-async def direct_engine(tokens: int) -> float:
+async def direct_engine(tokens: int, threads_batch: int | None) -> float:
     """Decode tokens/s of one sequence, engine called in-process (first token → last)."""
     from modelport.engine.engine import LocalEngine
     from modelport.engine.events import TextDelta
     from modelport.engine.sampling import SamplingParams
     from modelport.settings import EngineSettings, default_gguf_path
 
-    engine = LocalEngine(default_gguf_path(), EngineSettings())
+    settings = EngineSettings()
+    if threads_batch is not None:
+        settings = settings.model_copy(update={"n_threads_batch": threads_batch})
+    engine = LocalEngine(default_gguf_path(), settings)
     try:
         prompt = engine.render([{"role": "user", "content": QUESTION}])
         params = SamplingParams(max_tokens=tokens, seed=1, logit_bias={0: -100.0, 2: -100.0})
@@ -108,9 +111,14 @@ async def through_http(base_url: str, key: str, tokens: int, streams: int) -> fl
     return produced / (end - start)
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, float]:
+def start_server(
+    data_dir: Path, threads_batch: int | None
+) -> tuple[subprocess.Popen[bytes], str, float]:
     port = free_port()
     started = time.perf_counter()
+    env = dict(os.environ)
+    if threads_batch is not None:
+        env["MODELPORT_ENGINE__N_THREADS_BATCH"] = str(threads_batch)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -126,6 +134,7 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, float]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     base_url = f"http://127.0.0.1:{port}"
     key = ""
@@ -230,16 +239,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--threads-batch", type=int, default=None, help="engine.n_threads_batch (default: auto)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        process, base_url, ready_s = start_server(Path(tmp))
+        process, base_url, ready_s = start_server(Path(tmp), args.threads_batch)
         try:
             time.sleep(1.0)
             idle_rss = rss_mib(process.pid)
             direct, one, four = [], [], []
             for _ in range(args.repeats):
-                direct.append(asyncio.run(direct_engine(args.tokens)))
+                direct.append(asyncio.run(direct_engine(args.tokens, args.threads_batch)))
                 key = (Path(tmp) / "admin_key").read_text().strip()
                 one.append(asyncio.run(through_http(base_url, key, args.tokens, 1)))
                 four.append(asyncio.run(through_http(base_url, key, args.tokens, 4)))
