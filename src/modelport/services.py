@@ -14,6 +14,7 @@ from .accounting.balance import Balances
 from .accounting.gate import Gate
 from .accounting.keys import KeyStore, ensure_bootstrap_admin
 from .accounting.ledger_buffer import BufferedLedger
+from .accounting.ledger_journal import LedgerJournal
 from .accounting.ratelimit import build_rate_limiter
 from .accounting.redeem import RedemptionCodes
 from .accounting.usage import NullLedger, UsageLedger
@@ -103,7 +104,10 @@ async def build_services(settings: Settings) -> Services:
     ledger: UsageLedger = NullLedger(db)
     gate = None
     if settings.accounting:
-        ledger = BufferedLedger(db, interval=settings.ledger_flush_seconds)
+        journal = LedgerJournal(settings.data_dir / "ledger-journal")
+        buffered = BufferedLedger(db, interval=settings.ledger_flush_seconds, journal=journal)
+        await buffered.recover()  # usage of requests answered just before a crash
+        ledger = buffered
         gate = Gate(Balances(keys, ledger.pending), build_rate_limiter(settings.redis_url))
     metrics = Metrics()
     chat = ChatService(catalogue, providers, ledger, ChannelRouter(settings=settings.routing))

@@ -4,7 +4,8 @@ Each usage row costs a database transaction when written on its own (about 3 ms 
 SQLite through aiosqlite, more than the whole proxy path). Batched, one transaction carries
 every row of the last `interval` seconds and one counter update per key. What is not yet
 written is reported by `pending()`, so quota checks on this replica stay exact; readers of
-the ledger call `flush()` first. A crash loses at most the last `interval` of usage.
+the ledger call `flush()` first. With a journal (`ledger_journal.py`), rows not yet written
+survive a crash of the process and are replayed by `recover()` at the next start.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ import contextlib
 import logging
 from typing import Any
 
+from sqlalchemy import select
+
 from ..storage.db import Database
+from ..storage.tables import UsageRecord
+from .ledger_journal import LedgerJournal
 from .usage import UsageEntry, UsageLedger, usage_row, write_rows
 
 log = logging.getLogger("modelport.accounting")
@@ -23,8 +28,15 @@ MAX_BUFFERED = 100_000  # rows held while the database is unreachable, then the 
 
 
 class BufferedLedger(UsageLedger):
-    def __init__(self, db: Database, interval: float = 0.1, batch: int = 500) -> None:
+    def __init__(
+        self,
+        db: Database,
+        interval: float = 0.1,
+        batch: int = 500,
+        journal: LedgerJournal | None = None,
+    ) -> None:
         super().__init__(db)
+        self._journal = journal
         self._interval = interval
         self._batch = batch
         self._rows: list[dict[str, Any]] = []
@@ -36,6 +48,8 @@ class BufferedLedger(UsageLedger):
 
     async def record(self, entry: UsageEntry) -> str:
         row = usage_row(entry)
+        if self._journal is not None:
+            self._journal.append(row)
         self._rows.append(row)
         debt = self._pending.setdefault(entry.key_id, [0, 0])
         debt[0] += row["total_tokens"]
@@ -55,12 +69,16 @@ class BufferedLedger(UsageLedger):
             rows, self._rows = self._rows, []
             if not rows:
                 return
+            if self._journal is not None:
+                self._journal.rotate()  # rows from now on go to a segment of the next flush
             try:
                 await write_rows(self._db, rows)
             except Exception:
                 log.exception("could not write %d usage rows; will retry", len(rows))
                 self._rows = (rows + self._rows)[-MAX_BUFFERED:]
                 return
+            if self._journal is not None:
+                self._journal.written()
             for row in rows:
                 debt = self._pending.get(row["key_id"])
                 if debt is not None:
@@ -76,6 +94,34 @@ class BufferedLedger(UsageLedger):
             self._wake.clear()
             await self.flush()
 
+    async def recover(self) -> int:
+        """Replay the journal segments of processes that died; returns the rows restored."""
+        if self._journal is None:
+            return 0
+        restored = 0
+        for path, rows in self._journal.orphans():
+            fresh = await self._not_yet_written(rows)
+            if fresh:
+                await write_rows(self._db, fresh)
+                restored += len(fresh)
+            path.unlink(missing_ok=True)
+        if restored:
+            log.warning("restored %d usage rows from the ledger journal", restored)
+        return restored
+
+    async def _not_yet_written(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows whose ids the database lacks (the crash may have come after a commit)."""
+        known: set[str] = set()
+        ids = [row["id"] for row in rows]
+        async with self._db.sessions() as session:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                found = await session.scalars(
+                    select(UsageRecord.id).where(UsageRecord.id.in_(chunk))
+                )
+                known.update(found)
+        return [row for row in rows if row["id"] not in known]
+
     async def aclose(self) -> None:
         """Stops the writer after its current batch (never mid-transaction); writes the rest."""
         self._closing = True
@@ -84,3 +130,5 @@ class BufferedLedger(UsageLedger):
             await self._task
             self._task = None
         await self.flush()
+        if self._journal is not None and not self._rows:
+            self._journal.close()
