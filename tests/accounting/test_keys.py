@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -171,3 +172,19 @@ async def test_authenticate_costs_one_statement_then_none_while_cached(db: Datab
         assert len(statements) == 1
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_create_gives_up_when_the_store_keeps_refusing(db: Database) -> None:
+    """A conflict that repeats is not an id collision: no endless retry loop."""
+    store = KeyStore(db)
+    attempts = 0
+
+    async def refuse(raw: str, **fields: object) -> None:
+        nonlocal attempts
+        attempts += 1
+        return None
+
+    store.add = refuse  # type: ignore[method-assign, assignment]
+    with pytest.raises(RuntimeError, match="refused it three times"):
+        await asyncio.wait_for(store.create("k", "o"), timeout=5)
+    assert attempts == 3

@@ -194,13 +194,16 @@ class KeyStore:
         `limits` are further `EDITABLE_FIELDS` (quotas, allow-lists, rpm/tpm, multiplier).
         """
         _check_fields(limits)
-        while True:
+        # A fresh random id and key collide with a stored one about never; a conflict that
+        # repeats is some other constraint failing, and retrying would spin forever.
+        for _ in range(3):
             raw = generate_key()
             record = await self.add(
                 raw, name=name, owner=owner, is_admin=is_admin, expires_at=expires_at, **limits
             )
-            if record is not None:  # None only on an id collision, which is astronomically rare
+            if record is not None:
                 return raw, record
+        raise RuntimeError("could not store a new API key: the database refused it three times")
 
     async def add(
         self,
