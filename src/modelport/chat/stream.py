@@ -117,7 +117,8 @@ class ChatStream:
         usage = known if isinstance(known, Usage) else self._usage
         estimated = bool(getattr(self._source, "estimated", False))
         if self._error is not None:
-            await self._settle(usage, self._error.status, self._error.code, estimated)
+            code = self._error.code or self._error.type  # upstream errors may carry no code
+            await self._settle(usage, self._error.status, code, estimated)
         elif self._finished:
             await self._settle(usage, 200, None, estimated)
         else:
