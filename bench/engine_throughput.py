@@ -190,6 +190,8 @@ def start_llama_cpp_server() -> tuple[subprocess.Popen[bytes], str] | None:
             threads,
             "--n_threads_batch",
             threads,
+            "--interrupt_requests",  # queue concurrent requests instead of cutting one off
+            "False",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
