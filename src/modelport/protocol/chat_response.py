@@ -35,7 +35,9 @@ class Usage(WireModel):
 
     @classmethod
     def of(cls, prompt: int, completion: int) -> Usage:
-        return cls(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+        return cls(
+            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+        )
 
     def __add__(self, other: Usage) -> Usage:
         return Usage.of(
