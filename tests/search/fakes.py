@@ -21,7 +21,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 DATA = Path(__file__).parent / "recorded"
-HUGE_PAGE_BYTES = 20 * 1024 * 1024
+HUGE_PAGE_BYTES = 200 * 1024 * 1024  # generated lazily, only as far as it is read
 SLOW_SECONDS = 3.0
 # query keyword -> recorded SearxNG response (recorded/searxng/<name>.json)
 SCENARIOS = {"metadata": "hostile", "catalogue": "heavy"}

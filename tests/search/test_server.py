@@ -168,7 +168,8 @@ def test_loopback_pages_are_refused_without_the_allow_list(
 def test_huge_and_non_html_pages(allowed: RunningServer, web: FakeWeb) -> None:
     reply = ask(allowed, "heavy telescope catalogue", with_search_enhance=True)
     sources = sources_of(reply)
-    assert web.state.huge_bytes_sent < 8 * 1024 * 1024  # cut at max_bytes, not 20 MB
+    # Cut at max_bytes, not 200 MB; the margin is loopback socket buffering (~10 MB).
+    assert web.state.huge_bytes_sent < 64 * 1024 * 1024
     assert any("Telescope catalogue row" in s["content"] for s in sources)
     assert all("%PDF" not in s["content"] and "PNG" not in s["content"] for s in sources)
     assert web.state.hits["/catalogue.pdf"] == 1 and web.state.hits["/telescope.png"] == 1
