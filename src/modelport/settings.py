@@ -77,18 +77,28 @@ def _default_threads() -> int:
 class EngineSettings(BaseModel):
     """The embedded llama.cpp engine."""
 
-    # One stream decodes one token a step: on machines with <= 2 cores one thread is fastest
-    # (the server's event loop needs the other core). `n_threads_batch` is what llama.cpp uses
-    # for any batch of more than one token (several streams, prefill): there every core pays
-    # (measured here, 4 streams over HTTP: 1.83x one stream with 2 batch threads, 1.17x with
-    # 1). On a machine oversubscribed by other work, OpenMP threads spin-waiting on a busy core
-    # can collapse throughput: set it to 1 there.
+    # Lanes decode side by side, each with its own KV cache and thread, sharing the weights; a
+    # request runs in one lane, and slots and KV cells are split evenly. One lane (the default)
+    # batches every stream into one decode, whose matrix products gain most from the batch;
+    # two lanes on 2 cores stream the weights twice per step (measured here, 4 streams over
+    # HTTP: 1.69x one stream with 2 lanes, 1.81x with 1), but keep a long prompt's prefill from
+    # delaying streams in the other lane.
+    lanes: int = Field(default=1, ge=1, le=16)
+    # Threads of a lane's steps (on <= 2 cores one is fastest for a single stream: the event
+    # loop needs the other core).
     n_threads: int = Field(default_factory=lambda: _default_threads(), ge=1)
+    # Threads a multi-token step (several streams, a prompt chunk) may take while the other
+    # lanes idle: OpenMP spreads it over every core, which nearly halves it on a quiet machine
+    # but collapses when other processes want the cores, so each lane times both widths and
+    # keeps the faster one (engine/width.py).
     n_threads_batch: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 8), ge=1)
     slots: int = Field(default=8, ge=1, le=64)
     # The KV cache holds slots * context_per_slot tokens in all, shared by whoever needs it.
     context_per_slot: int = Field(default=1024, ge=64)
     batch_size: int = Field(default=512, ge=32)
+    # Prompt tokens a lane prefills per step: streams decoding in the same lane wait at most
+    # this many tokens' worth for their next one (64: ~0.5 s here; prefill is no slower).
+    prefill_chunk: int = Field(default=64, ge=1)
     max_queue: int = Field(default=64, ge=0)
     default_max_tokens: int = Field(default=512, ge=1)
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)

@@ -52,9 +52,9 @@ async def test_concurrent_requests_progress_together(engine: LocalEngine) -> Non
 
 
 async def test_n_choices_share_one_prefill_and_differ(engine: LocalEngine) -> None:
-    choices = [SamplingParams(temperature=1.3, seed=s, max_tokens=12) for s in (1, 2, 3)]
+    choices = [SamplingParams(temperature=1.3, seed=s, max_tokens=12) for s in (1, 2)]
     texts, finals = await drain(engine.submit(prompt(engine), choices))
-    assert len(finals) == 3 and all(f.prompt_tokens == finals[0].prompt_tokens for f in finals)
+    assert len(finals) == 2 and all(f.prompt_tokens == finals[0].prompt_tokens for f in finals)
     assert len(set(texts)) > 1
 
 
@@ -68,7 +68,7 @@ async def test_cancel_stops_at_once_and_frees_the_slot(engine: LocalEngine) -> N
     assert final is not None and final.reason == "cancelled"
     assert final.completion_tokens == generation.completion_tokens() < 400
     await asyncio.sleep(0.05)
-    assert engine.scheduler.active == 0 and engine.scheduler._reserved == 0
+    assert engine.scheduler.active == 0 and engine.scheduler.reserved == 0
 
 
 async def test_queue_full_is_refused(engine: LocalEngine) -> None:
@@ -88,7 +88,8 @@ async def test_queue_full_is_refused(engine: LocalEngine) -> None:
 
 async def test_kv_reservation_queues_instead_of_overflowing() -> None:
     """Requests whose reservations exceed the cache wait their turn and all finish."""
-    small = LocalEngine(default_gguf_path(), EngineSettings(slots=3, context_per_slot=96))
+    settings = EngineSettings(slots=3, context_per_slot=96, lanes=1)
+    small = LocalEngine(default_gguf_path(), settings)
     try:
         tokens = prompt(small, "word " * 100)
         budget = small.context_size // 2 - len(tokens)
@@ -98,7 +99,7 @@ async def test_kv_reservation_queues_instead_of_overflowing() -> None:
         assert small.scheduler.active <= 2 and small.scheduler.queued >= 1
         results = await asyncio.gather(*(drain(g) for g in runs))
         assert all(finals and finals[0].reason in ("stop", "length") for _, finals in results)
-        assert small.scheduler._reserved == 0
+        assert small.scheduler.reserved == 0
     finally:
         small.close()
 

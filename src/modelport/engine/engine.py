@@ -21,18 +21,13 @@ class LocalEngine:
         started = time.perf_counter()
         self.settings = settings
         self.model = NativeModel(model_path)
-        n_ctx = min(settings.slots * settings.context_per_slot, max(self.model.n_ctx_train, 512))
         self.scheduler = Scheduler(
             self.model,
-            ContextShape(
-                n_ctx=n_ctx,
-                n_batch=settings.batch_size,
-                n_seq_max=settings.slots,
-                n_threads=settings.n_threads,
-                n_threads_batch=settings.n_threads_batch,
-            ),
+            lane_shapes(settings, self.model.n_ctx_train),
+            max_queue=settings.max_queue,
+            prefill_chunk=settings.prefill_chunk,
+            wide_threads=settings.n_threads_batch,
         )
-        self.scheduler.max_queue = settings.max_queue
         self.renderer = PromptRenderer(
             self.model.chat_template,
             bos_token=self.model.token_text(self.model.bos) if self.model.bos >= 0 else "",
@@ -40,16 +35,22 @@ class LocalEngine:
         )
         self.scheduler.start()
         log.info(
-            "engine ready: %s (ctx %d, %d slots) in %.2fs",
+            "engine ready: %s (lanes: %d, ctx %s, %d slots) in %.2fs",
             model_path,
-            n_ctx,
+            len(self.scheduler.lanes),
+            "+".join(str(lane.shape.n_ctx) for lane in self.scheduler.lanes),
             settings.slots,
             time.perf_counter() - started,
         )
 
     @property
     def context_size(self) -> int:
-        return self.scheduler.shape.n_ctx
+        """The most tokens (prompt + completions) one request may take."""
+        return self.scheduler.max_context
+
+    @property
+    def max_choices(self) -> int:
+        return self.scheduler.max_choices
 
     def render(self, messages: list[dict[str, Any]]) -> list[int]:
         return self.model.tokenize(self.renderer.render(messages))
@@ -63,3 +64,22 @@ class LocalEngine:
     def close(self) -> None:
         self.scheduler.stop()
         self.model.close()
+
+
+def lane_shapes(settings: EngineSettings, n_ctx_train: int) -> list[ContextShape]:
+    """Split the slots (and their KV cells) evenly over the lanes. A lane decodes a batch on
+    its own `n_threads`; `n_threads_batch` is what it may take for a wide step (width.py)."""
+    lanes = max(1, min(settings.lanes, settings.slots))
+    shapes = []
+    for lane in range(lanes):
+        slots = settings.slots // lanes + (1 if lane < settings.slots % lanes else 0)
+        shapes.append(
+            ContextShape(
+                n_ctx=min(slots * settings.context_per_slot, max(n_ctx_train, 512)),
+                n_batch=settings.batch_size,
+                n_seq_max=slots,
+                n_threads=settings.n_threads,
+                n_threads_batch=settings.n_threads,
+            )
+        )
+    return shapes

@@ -1,6 +1,6 @@
 """A thin, typed layer over llama.cpp's C API (via llama-cpp-python's ctypes bindings).
 
-Only this module and `scheduler.py` touch ctypes; everything else sees Python types.
+Only this module, `lane.py` and `sampling.py` touch ctypes; everything else sees Python types.
 """
 
 from __future__ import annotations
@@ -128,6 +128,9 @@ class NativeContext:
 
     def forget(self, seq_id: int) -> None:
         ll.llama_memory_seq_rm(self.memory, seq_id, -1, -1)
+
+    def set_threads(self, n_threads: int, n_threads_batch: int) -> None:
+        ll.llama_set_n_threads(self.ptr, n_threads, n_threads_batch)
 
     def copy_sequence(self, src: int, dst: int, upto: int) -> None:
         ll.llama_memory_seq_cp(self.memory, src, dst, 0, upto)

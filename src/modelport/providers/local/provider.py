@@ -67,9 +67,9 @@ class LocalProvider:
             prompt = engine.render(template_messages(request))
         except PromptError as exc:
             raise invalid_request(str(exc), param="messages") from exc
-        if request.n > engine.settings.slots:
+        if request.n > engine.max_choices:
             raise invalid_request(
-                f"n must be at most {engine.settings.slots} for this model.", param="n"
+                f"n must be at most {engine.max_choices} for this model.", param="n"
             )
         choices = sampling_choices(
             request, len(prompt), engine.context_size, engine.settings, engine.model.n_vocab
