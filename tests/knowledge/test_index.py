@@ -23,9 +23,10 @@ def unit(*values: float) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-@pytest.fixture
-def small(tmp_path: Path) -> SqliteIndex:
-    store = SqliteIndex(tmp_path / "small.sqlite3", DIM)
+@pytest.fixture(params=[None, 1], ids=["fts5", "in-memory"])
+def small(tmp_path: Path, request: pytest.FixtureRequest) -> SqliteIndex:
+    """Keywords ranked by FTS5, or (from 1 chunk) by the in-memory postings large KBs get."""
+    store = SqliteIndex(tmp_path / "small.sqlite3", DIM, keywords_in_memory_from=request.param)
     store.add(
         "kb-a",
         "file-1",

@@ -1,5 +1,8 @@
 """The `Index` contract, run on both backends: SQLite (default) and Milvus (milvus-lite here).
 
+SQLite runs it twice: as small knowledge bases get it (FTS5 ranks keywords) and with every
+knowledge base on the in-memory keyword postings that large ones get ("sqlite-memory").
+
 Keyword matching differs by design: SQLite indexes CJK text as overlapping bigrams made in
 our code, Milvus segments it with jieba (search mode). Where they differ the tests say so.
 """
@@ -20,7 +23,7 @@ from modelport.knowledge.index.base import Index
 from modelport.knowledge.index.sqlite import SqliteIndex
 
 DIM = 8
-BACKENDS = ["sqlite", "milvus"]
+BACKENDS = ["sqlite", "sqlite-memory", "milvus"]
 Opener = Callable[[int], Index]
 
 
@@ -32,7 +35,9 @@ def unit(*values: float) -> np.ndarray:
 
 def open_backend(backend: str, path: Path, dimension: int) -> Index:
     if backend == "sqlite":
-        return SqliteIndex(path / "index.sqlite3", dimension)
+        return SqliteIndex(path / "index.sqlite3", dimension, keywords_in_memory_from=None)
+    if backend == "sqlite-memory":
+        return SqliteIndex(path / "index.sqlite3", dimension, keywords_in_memory_from=1)
     from modelport.knowledge.index.milvus import MilvusIndex
 
     return MilvusIndex(str(path / "milvus.db"), dimension)
@@ -91,7 +96,7 @@ def test_headings_are_searchable_with_their_chunk(small: Index) -> None:
 def test_what_each_tokenizer_cannot_match(small: Index, backend: str) -> None:
     # 识库 and 天年 are character pairs inside the text but not words: the bigram index
     # matches them, jieba does not. A lone 库 is neither a bigram nor a jieba token.
-    expected = {"sqlite": 1, "milvus": 0}[backend]
+    expected = {"sqlite": 1, "sqlite-memory": 1, "milvus": 0}[backend]
     assert len(small.keyword_search(["kb-a"], "识库", 5)) == expected
     assert len(small.keyword_search(["kb-a"], "天年", 5)) == expected
     assert small.keyword_search(["kb-a"], "库", 5) == []
@@ -149,7 +154,7 @@ def test_a_failed_add_leaves_the_old_version(
 ) -> None:
     chunks = [Chunk(0, "第三版年假"), Chunk(1, "第三版报销")]
     failure: type[BaseException]
-    if backend == "sqlite":
+    if backend.startswith("sqlite"):
         chunks[1] = Chunk(1, None)  # type: ignore[arg-type]  # violates NOT NULL mid-write
         failure = apsw.ConstraintError
     else:  # the first insert request lands, the second fails: the first must be removed

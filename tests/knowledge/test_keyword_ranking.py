@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from modelport.knowledge.document import Chunk
-from modelport.knowledge.index.sqlite import _CHUNK_COLUMNS, SqliteIndex
+from modelport.knowledge.index._chunk_rows import CHUNK_COLUMNS as _CHUNK_COLUMNS
+from modelport.knowledge.index.sqlite import SqliteIndex
 from modelport.knowledge.keywords import match_expression
 
 DIM = 4
@@ -34,7 +35,7 @@ def _fill(index: SqliteIndex, kb_id: str, count: int, rng: random.Random) -> Non
         # Varied lengths and repeats give distinct BM25 scores, so rankings have no ties.
         words = [rng.choice(WORDS) for _ in range(rng.randint(1, 12))]
         chunks.append(Chunk(seq, "，".join(words) + f" 编号{kb_id}{seq}"))
-    vectors = np.ones((count, DIM), dtype=np.float32) / 2
+    vectors = np.full((count, DIM), 0.5, dtype=np.float32)
     index.add(kb_id, f"file-{kb_id}", "t.txt", chunks, vectors)
 
 

@@ -40,13 +40,18 @@ def document_terms(text: str) -> str:
     return " ".join(terms(text))
 
 
+def query_terms(query: str) -> list[str]:
+    """The query's distinct terms, first seen first, at most MAX_QUERY_TERMS of them."""
+    return list(dict.fromkeys(terms(query)))[:MAX_QUERY_TERMS]
+
+
 def match_expression(query: str) -> str | None:
     """An FTS5 MATCH expression that ORs the query's distinct terms; None if it has none.
 
     OR rather than AND: a question rarely shares every bigram with its answer, and BM25
     already ranks passages that share more terms higher.
     """
-    distinct = list(dict.fromkeys(terms(query)))[:MAX_QUERY_TERMS]
+    distinct = query_terms(query)
     if not distinct:
         return None
     # Terms hold only letters and digits, so quoting makes each a literal FTS5 string.

@@ -2,16 +2,16 @@
 
 Vectors live in a `vec0` table partitioned by knowledge base, so a search scans only the
 knowledge bases it is asked about. Keywords are tokenized in Python (`keywords.py`) and
-stored as space-separated terms in an FTS5 table with the plain `unicode61` tokenizer.
-"""
+stored as space-separated terms in an FTS5 table with the plain `unicode61` tokenizer;
+large files rank them from in-memory postings instead (`_keyword_search.py`). Every write
+bumps its knowledge bases' `kb_versions` rows, so that readers see when postings are stale."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import apsw
 import numpy as np
@@ -19,9 +19,12 @@ import numpy as np
 from ..document import Chunk
 from ..embed import Vectors
 from ..errors import IndexStoreError
-from ..keywords import document_terms, match_expression
-from ._vector_cache import VectorCache, nearest
-from .base import Hit, StoredChunk
+from ..keywords import document_terms
+from ._chunk_rows import load as _load
+from ._keyword_cache import DEFAULT_CACHED_CHUNKS, IN_MEMORY_FROM
+from ._keyword_search import TOKENIZER, KeywordSearch
+from ._vector_cache import APPROXIMATE_FROM, VectorCache
+from .base import Hit
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,7 +40,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_kb_file ON chunks (kb_id, file_id);
 CREATE INDEX IF NOT EXISTS chunks_file ON chunks (file_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5 (terms, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5 (terms, tokenize = '{tokenizer}');
+CREATE TABLE IF NOT EXISTS kb_versions (kb_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
 """
 _VECTOR_TABLE = """
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vectors USING vec0 (
@@ -46,19 +50,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vectors USING vec0 (
     embedding float[{dimension}] distance_metric=cosine
 )
 """
-_CHUNK_COLUMNS = "c.id, c.kb_id, c.file_id, c.title, c.seq, c.content, c.page, c.heading"
 DEFAULT_CACHED_VECTORS = 250_000  # ~370 MB of 384-dimensional float32 rows at most
-_RANKED_TERMS = (
-    "SELECT rowid, bm25(chunk_terms) AS score FROM chunk_terms"
-    " WHERE chunk_terms MATCH ? ORDER BY score LIMIT ?"
-)
-_RANKED_TERMS_IN_KBS = (
-    f"SELECT {_CHUNK_COLUMNS}, bm25(chunk_terms) AS score"
-    " FROM chunk_terms JOIN chunks AS c ON c.id = chunk_terms.rowid"
-    " WHERE chunk_terms MATCH ? AND c.kb_id IN ({marks})"
-    " ORDER BY score LIMIT ?"
-)
-_KEYWORD_OVERFETCH = 4  # rows ranked per wanted hit before falling back to the join
 
 
 class SqliteIndex:
@@ -66,25 +58,37 @@ class SqliteIndex:
 
     One connection serves writes and vector searches, another keyword searches, each one
     statement at a time; SQLite's WAL mode lets readers (here or in other processes) read
-    while a file is being written.
+    while a file is being written. Vector searches scan in-memory copies of up to
+    `cached_vectors` rows; knowledge bases of `approximate_from` rows or more (None: never)
+    are pre-filtered by sign codes first, then the candidates are scored exactly. Once the
+    file holds `keywords_in_memory_from` chunks (None: never), knowledge bases get in-memory
+    keyword postings, up to `cached_keyword_chunks` chunks in all (past that, FTS5 again).
     """
 
     def __init__(
-        self, path: str | Path, dimension: int, *, cached_vectors: int = DEFAULT_CACHED_VECTORS
+        self,
+        path: str | Path,
+        dimension: int,
+        *,
+        cached_vectors: int = DEFAULT_CACHED_VECTORS,
+        approximate_from: int | None = APPROXIMATE_FROM,
+        keywords_in_memory_from: int | None = IN_MEMORY_FROM,
+        cached_keyword_chunks: int = DEFAULT_CACHED_CHUNKS,
     ) -> None:
         self.dimension = dimension
         self._lock = threading.Lock()
         self._db = _connect(path)
         self._db.execute("PRAGMA journal_mode = WAL")
         with self._transaction():
-            self._db.execute(_SCHEMA)
+            self._db.execute(_SCHEMA.format(tokenizer=TOKENIZER))
             self._db.execute(_VECTOR_TABLE.format(dimension=int(dimension)))
             self._check_dimension()
         # Keyword searches read through a connection of their own, so that they run while
         # this one scans vectors (both release the GIL); WAL gives it committed data only.
-        self._keywords = _connect(path)
-        self._keywords_lock = threading.Lock()
-        self._cache = VectorCache(cached_vectors)
+        self._keywords = KeywordSearch(
+            _connect(path), keywords_in_memory_from, cached_keyword_chunks
+        )
+        self._cache = VectorCache(cached_vectors, approximate_from)
         self._data_version = self._version()
 
     def _check_dimension(self) -> None:
@@ -118,6 +122,7 @@ class SqliteIndex:
             self._delete(kb_id, file_id)
             for chunk, vector in zip(chunks, matrix, strict=True):
                 self._insert(kb_id, file_id, title, chunk, vector.tobytes())
+            self._touch([kb_id])
         return len(chunks)
 
     def _insert(self, kb_id: str, file_id: str, title: str, chunk: Chunk, vector: bytes) -> None:
@@ -147,12 +152,24 @@ class SqliteIndex:
     def _delete(self, kb_id: str | None, file_id: str | None) -> int:
         self._cache.drop(kb_id)  # None: a file may be in any knowledge base
         where, params = _scope(kb_id, file_id)
-        ids = [row[0] for row in self._db.execute(f"SELECT id FROM chunks WHERE {where}", params)]
+        rows = list(self._db.execute(f"SELECT id, kb_id FROM chunks WHERE {where}", params))
+        ids = [row[0] for row in rows]
+        self._touch(dict.fromkeys(row[1] for row in rows))
         for chunk_id in ids:
             self._db.execute("DELETE FROM chunk_vectors WHERE chunk_id = ?", (chunk_id,))
             self._db.execute("DELETE FROM chunk_terms WHERE rowid = ?", (chunk_id,))
         self._db.execute(f"DELETE FROM chunks WHERE {where}", params)
         return len(ids)
+
+    def _touch(self, kb_ids: Iterable[str]) -> None:
+        """Count a change to each knowledge base, in the writing transaction: readers compare
+        the version in their snapshot with their in-memory keyword index's."""
+        for kb_id in kb_ids:
+            self._db.execute(
+                "INSERT INTO kb_versions (kb_id, version) VALUES (?, 1)"
+                " ON CONFLICT (kb_id) DO UPDATE SET version = version + 1",
+                (kb_id,),
+            )
 
     def vector_search(self, kb_ids: Sequence[str], vector: Vectors, limit: int) -> list[Hit]:
         if limit <= 0 or not kb_ids:
@@ -183,10 +200,9 @@ class SqliteIndex:
             ids = np.array([int(row[0]) for row in rows], dtype=np.int64)
             matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
             matrix = matrix.reshape(len(rows), self.dimension)
-            if self._cache.put(kb_id, ids, matrix):
-                cached = (ids, matrix)
+            cached = self._cache.put(kb_id, ids, matrix)
         if cached is not None:
-            return nearest(cached[0], cached[1], query, limit)
+            return cached.nearest(query, limit)
         scanned = self._db.execute(  # too large to keep in memory: sqlite-vec's own scan
             "SELECT chunk_id, distance FROM chunk_vectors"
             " WHERE embedding MATCH ? AND k = ? AND kb_id = ?",
@@ -207,29 +223,7 @@ class SqliteIndex:
             self._data_version = version
 
     def keyword_search(self, kb_ids: Sequence[str], query: str, limit: int) -> list[Hit]:
-        expression = match_expression(query)
-        if limit <= 0 or not kb_ids or expression is None:
-            return []
-        wanted = set(kb_ids)
-        with self._keywords_lock, self._keywords:  # one read transaction: one snapshot
-            # BM25 must score every matching row; joining each to `chunks` for its KB first
-            # measured half again as slow. So rank in FTS5 alone, then keep the wanted KBs'
-            # rows: exact whenever enough of them remain or FTS5 had no more rows to give.
-            fetch = limit * _KEYWORD_OVERFETCH
-            ranked = list(self._keywords.execute(_RANKED_TERMS, (expression, fetch)))
-            chunks = _load(self._keywords, [int(row[0]) for row in ranked])
-            hits = [
-                Hit(chunks[cid], -float(score))  # bm25() is lower-is-better: negate it
-                for cid, score in ranked
-                if cid in chunks and chunks[cid].kb_id in wanted
-            ]
-            if len(hits) < limit and len(ranked) == fetch:  # other KBs crowded them out
-                marks = ", ".join("?" for _ in kb_ids)
-                rows = self._keywords.execute(
-                    _RANKED_TERMS_IN_KBS.format(marks=marks), (expression, *kb_ids, limit)
-                )
-                hits = [Hit(_stored(row[:8]), -float(row[8])) for row in rows]
-        return hits[:limit]
+        return self._keywords.search(kb_ids, query, limit)
 
     def count(self, kb_id: str, file_id: str | None = None) -> int:
         where, params = _scope(kb_id, file_id)
@@ -238,7 +232,7 @@ class SqliteIndex:
         return int(row[0]) if row else 0
 
     def close(self) -> None:
-        with self._lock, self._keywords_lock:
+        with self._lock:
             self._keywords.close()
             self._db.close()
 
@@ -254,16 +248,6 @@ def _connect(path: str | Path) -> apsw.Connection:
     return db
 
 
-def _load(db: apsw.Connection, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
-    if not chunk_ids:
-        return {}
-    marks = ", ".join("?" for _ in chunk_ids)
-    rows = db.execute(
-        f"SELECT {_CHUNK_COLUMNS} FROM chunks AS c WHERE c.id IN ({marks})", tuple(chunk_ids)
-    )
-    return {int(row[0]): _stored(row) for row in rows}
-
-
 def _scope(kb_id: str | None, file_id: str | None) -> tuple[str, tuple[str, ...]]:
     """A WHERE clause (over trusted column names) selecting a KB, a file, or a KB's file."""
     if kb_id is not None and file_id is not None:
@@ -273,8 +257,3 @@ def _scope(kb_id: str | None, file_id: str | None) -> tuple[str, tuple[str, ...]
     if file_id is not None:
         return "file_id = ?", (file_id,)
     raise ValueError("a knowledge base or a file is required")
-
-
-def _stored(row: Sequence[Any]) -> StoredChunk:
-    chunk_id, kb_id, file_id, title, seq, content, page, heading = row
-    return StoredChunk(int(chunk_id), kb_id, file_id, title, int(seq), content, page, heading)
