@@ -9,7 +9,7 @@ import time
 from typing import Any, cast
 
 import httpx
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.console.conftest import Console
 
@@ -46,6 +46,31 @@ def test_sign_in_rejects_a_wrong_key_and_keeps_the_key_in_session_storage(
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_test_id("signin-key")).to_be_visible()
     assert page.evaluate("() => sessionStorage.length") == 0
+
+
+def test_send_waits_for_the_model_list(console: Console) -> None:
+    """A click before /v1/models answers would send nothing; Send stays disabled until then."""
+    page = console.page
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route("**/v1/models", hold)
+    console.sign_in()
+    page.get_by_test_id("prompt").fill("Say hello.")
+    for _ in range(300):  # the handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    expect(page.get_by_test_id("send")).to_be_disabled()
+    held[0].continue_()
+    page.unroute("**/v1/models")
+    expect(page.get_by_test_id("send")).to_be_enabled()
+    set_params(console, max_tokens=4)
+    page.get_by_test_id("send").click()
+    expect(page.locator(".msg.assistant .meta").last).to_contain_text("finish:", timeout=60_000)
 
 
 def test_chat_streams_tokens_as_they_arrive(console: Console) -> None:

@@ -28,7 +28,8 @@ export function renderPlayground(main) {
   const transcript = h("div", { class: "transcript", "data-testid": "transcript", "aria-live": "polite" },
     h("p", { class: "muted empty" }, "Send a message to start."));
   const prompt = h("textarea", { name: "prompt", rows: 3, required: true, placeholder: "Ask something…", "data-testid": "prompt" });
-  const send = h("button", { type: "submit", "data-testid": "send" }, "Send");
+  // Disabled until the model list arrives: a send before then would have no model to ask.
+  const send = h("button", { type: "submit", disabled: true, "data-testid": "send" }, "Send");
   const stop = h("button", { type: "button", class: "danger", disabled: true, "data-testid": "stop" }, "Stop");
   const clear = h("button", { type: "button", class: "secondary" }, "Clear");
   const error = errorLine();
@@ -152,7 +153,13 @@ export function renderPlayground(main) {
     code,
   );
 
-  loadChoices(model, kbList).then(refreshCode, (err) => error.show(err));
+  loadChoices(model, kbList).then(
+    () => {
+      send.disabled = !model.value;
+      refreshCode();
+    },
+    (err) => error.show(err),
+  );
   return () => controller?.abort();
 }
 
