@@ -29,17 +29,22 @@ def serve(
         Path | None, typer.Option(help="Where the database and files live.")
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
-    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    log_level: Annotated[
+        str | None,
+        typer.Option(help="Log level of the server and its access lines (default: info)."),
+    ] = None,
 ) -> None:
     """Start the API server (the embedded model is loaded before it accepts requests)."""
     # Workers build their own app from the environment, so options travel through it.
+    if log_level is not None:
+        os.environ["MODELPORT_LOG_LEVEL"] = log_level
     if config is not None:
         os.environ["MODELPORT_CONFIG"] = str(config)
     if data_dir is not None:
         os.environ["MODELPORT_DATA_DIR"] = str(data_dir)
     metrics_dir = _multiprocess_metrics_dir() if workers > 1 else None
     try:
-        _run_uvicorn(host, port, workers, log_level)
+        _run_uvicorn(host, port, workers, (log_level or "info").lower())
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -25,6 +25,7 @@ from .knowledge.service import KnowledgeService, build_knowledge
 from .observability.metrics import Metrics
 from .providers.base import ProviderDeps
 from .providers.registry import ProviderRegistry
+from .providers.tls import client_tls_context
 from .providers.transport import upstream_client
 from .routing.catalogue import Catalogue
 from .routing.router import ChannelRouter
@@ -92,7 +93,8 @@ async def build_services(settings: Settings) -> Services:
         raw = await ensure_bootstrap_admin(keys, settings.data_dir)
         if raw is not None:
             announce_bootstrap_key(raw, settings.data_dir / "admin_key")
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=512, max_keepalive_connections=64))
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=64)
+    http = httpx.AsyncClient(limits=limits, verify=client_tls_context())
     upstream = upstream_client()  # the vendor adapters' own client: httpx API, aiohttp inside
     providers = ProviderRegistry(ProviderDeps(settings=settings, http=upstream), owns_http=True)
     catalogue = Catalogue(settings.models)

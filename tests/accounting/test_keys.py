@@ -184,7 +184,7 @@ async def test_create_gives_up_when_the_store_keeps_refusing(db: Database) -> No
         attempts += 1
         return None
 
-    store.add = refuse  # type: ignore[method-assign, assignment]
+    store.add = refuse  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="refused it three times"):
         await asyncio.wait_for(store.create("k", "o"), timeout=5)
     assert attempts == 3

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import openai
+from openai.types.chat import (
+    ChatCompletionFunctionToolParam,
+    ChatCompletionMessage,
+    ChatCompletionMessageFunctionToolCall,
+    ChatCompletionMessageParam,
+)
+from openai.types.chat.completion_create_params import Function
 
-QUESTION = [{"role": "user", "content": "Name three colours."}]
+QUESTION: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Name three colours."}]
 
 
 def test_stream_through_sdk(client: openai.OpenAI, model_name: str) -> None:
@@ -88,7 +96,7 @@ def test_max_completion_tokens_is_honoured(client: openai.OpenAI, model_name: st
     assert reply.usage is not None and reply.usage.completion_tokens == 2
 
 
-WEATHER = {
+WEATHER: ChatCompletionFunctionToolParam = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -100,7 +108,7 @@ WEATHER = {
         },
     },
 }
-TIME = {
+TIME: ChatCompletionFunctionToolParam = {
     "type": "function",
     "function": {
         "name": "get_time",
@@ -111,7 +119,15 @@ TIME = {
         },
     },
 }
-ASK_WEATHER = [{"role": "user", "content": "What's the weather in Paris for 2 days?"}]
+ASK_WEATHER: list[ChatCompletionMessageParam] = [
+    {"role": "user", "content": "What's the weather in Paris for 2 days?"}
+]
+
+
+def function_calls(message: ChatCompletionMessage) -> list[ChatCompletionMessageFunctionToolCall]:
+    calls = message.tool_calls or []
+    assert all(isinstance(c, ChatCompletionMessageFunctionToolCall) for c in calls)
+    return [c for c in calls if isinstance(c, ChatCompletionMessageFunctionToolCall)]
 
 
 def _check_weather_args(arguments: str) -> None:
@@ -130,7 +146,7 @@ def test_named_tool_choice_gives_schema_valid_call(client: openai.OpenAI, model_
     )
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls"
-    calls = choice.message.tool_calls or []
+    calls = function_calls(choice.message)
     assert len(calls) == 1 and calls[0].function.name == "get_weather"
     assert calls[0].id.startswith("call_")
     _check_weather_args(calls[0].function.arguments)
@@ -144,7 +160,7 @@ def test_required_tool_choice_picks_a_declared_tool(client: openai.OpenAI, model
         tool_choice="required",
         max_tokens=60,
     )
-    calls = reply.choices[0].message.tool_calls or []
+    calls = function_calls(reply.choices[0].message)
     assert len(calls) == 1 and calls[0].function.name in {"get_weather", "get_time"}
     args = json.loads(calls[0].function.arguments)
     if calls[0].function.name == "get_time":
@@ -157,7 +173,7 @@ def test_legacy_function_call(client: openai.OpenAI, model_name: str) -> None:
     reply = client.chat.completions.create(
         model=model_name,
         messages=ASK_WEATHER,
-        functions=[WEATHER["function"]],
+        functions=[cast(Function, WEATHER["function"])],
         function_call={"name": "get_weather"},
         max_tokens=60,
     )

@@ -161,3 +161,30 @@ def test_many_leavers_leave_nothing_behind(hard_server: RunningServer) -> None:
     for request_id in ids:
         row = _row(hard_server, request_id)
         assert row["status"] == 499 and row["completion_tokens"] < 60, row
+
+
+def test_leaving_during_a_long_prefill_stops_it(hard_server: RunningServer) -> None:
+    """Before the stream has started there is no response to notice the client by: the
+    request is still being answered, and leaving cancels that (the prompt here takes several
+    seconds to prefill; the engine is idle long before)."""
+    request_id = f"cf-{uuid.uuid4().hex[:12]}"
+    body = _body(LOCAL_MODEL, "tell me more " * 500, max_tokens=200, logit_bias={"2": -100})
+    sock = _raw_request(hard_server, body, request_id)
+    time.sleep(0.3)
+    sock.close()
+    assert _idle(hard_server, within=4.0), "the prefill went on for nobody"
+    row = _row(hard_server, request_id)
+    assert row["status"] == 499 and row["error_code"] == "client_disconnected"
+    assert row["completion_tokens"] == 0 and row["prompt_tokens"] > 1000
+
+
+def test_leaving_a_non_stream_answer_stops_it(hard_server: RunningServer) -> None:
+    request_id = f"cf-{uuid.uuid4().hex[:12]}"
+    body = {**_body(LOCAL_MODEL, "Write a long story."), "stream": False}
+    body.update(max_tokens=1000, logit_bias={"2": -100})  # some 14 s of decoding here
+    sock = _raw_request(hard_server, body, request_id)
+    time.sleep(0.5)
+    sock.close()
+    assert _idle(hard_server, within=4.0), "the answer went on being made for nobody"
+    row = _row(hard_server, request_id)
+    assert row["status"] == 499 and row["error_code"] == "client_disconnected"

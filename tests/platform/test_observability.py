@@ -6,10 +6,13 @@ import asyncio
 import json
 import re
 import time
+from pathlib import Path
 
 import asyncpg
+import httpx
 
 from tests.platform.conftest import BROKEN_MODEL, Platform
+from tests.support.server import run_server
 
 
 def _metric(text: str, name: str, **labels: str) -> float:
@@ -124,3 +127,22 @@ def test_no_secret_in_postgresql(pg_platform: Platform) -> None:
             await conn.close()
 
     _assert_absent(secrets, asyncio.run(dump()), "PostgreSQL")
+
+
+def test_log_level_option_silences_the_access_lines(tmp_path: Path) -> None:
+    """`serve --log-level warning` quiets the app's own info lines too, not only uvicorn's."""
+    config = {
+        "models": [
+            {
+                "name": "quiet-model",
+                "channels": [{"provider": "openai_compat", "base_url": "http://127.0.0.1:9/v1"}],
+            }
+        ]
+    }
+    with run_server(
+        tmp_path / "quiet", config=config, extra_args=["--log-level", "warning"]
+    ) as server:
+        headers = {"Authorization": f"Bearer {server.admin_key}", "X-Request-ID": "quiet-1"}
+        assert httpx.get(server.api_url + "/models", headers=headers).status_code == 200
+        time.sleep(0.3)
+        assert "quiet-1" not in server.log() and "modelport.access" not in server.log()

@@ -60,7 +60,8 @@ def run_server(
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     args = [sys.executable, "-m", "modelport", "serve", "--port", str(port)]
-    args += ["--data-dir", str(data_dir), "--log-level", "warning"]
+    # info: the tests read the JSON access lines
+    args += ["--data-dir", str(data_dir), "--log-level", "info"]
     if config is not None:
         args += ["--config", str(write_config(data_dir / "config.yaml", config))]
     args += extra_args or []

@@ -30,6 +30,8 @@ def cost_micros(
     searches: int = 0,
 ) -> int:
     """The cost of one request in micro-units (tokens, plus web searches at `per_search`)."""
+    if not (price.prompt or price.completion or (searches and price.per_search)):
+        return 0  # free (the default): no decimal arithmetic on every request
     per_prompt, per_completion = _rates(price.prompt, price.completion, multiplier)
     exact = per_prompt * prompt_tokens + per_completion * completion_tokens
     if searches:

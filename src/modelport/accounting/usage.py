@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from ..protocol.ids import hex_id
 from ..storage.db import Database
 from ..storage.tables import ApiKey, UsageRecord, utcnow
 
@@ -112,7 +112,7 @@ class UsageLedger:
 def usage_row(entry: UsageEntry) -> dict[str, Any]:
     """The entry as the values of a new `usage_records` row."""
     return {
-        "id": "use_" + secrets.token_hex(12),
+        "id": "use_" + hex_id(12),
         "request_id": entry.request_id,
         "key_id": entry.key_id,
         "owner": entry.owner,

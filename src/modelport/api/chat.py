@@ -33,5 +33,4 @@ async def create_chat_completion(
     caller = caller_of(request, key)
     if body.stream:
         return SSEResponse(await services.chat.open_stream(body, caller))
-    completion = await services.chat.complete(body, caller)
-    return Response(completion.model_dump_json(), media_type="application/json")
+    return Response(await services.chat.complete_json(body, caller), media_type="application/json")

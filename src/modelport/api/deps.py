@@ -22,8 +22,8 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def bearer_token(header: str) -> str:
+    """The key from an `Authorization` header's value, or the 401 a client gets."""
     scheme, _, token = header.partition(" ")
     if not header:
         raise APIError(
@@ -39,12 +39,18 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-async def require_key(request: Request, services: ServicesDep) -> KeyRecord:
-    raw = _bearer(request)
+async def authenticate(services: Services, header: str) -> KeyRecord:
+    """The key an `Authorization` header's value names, or the 401 a client gets."""
+    raw = bearer_token(header)
     record = await services.keys.authenticate(raw)
     if record is None:
         shown = raw[:3] + "*" * 4 + raw[-4:] if len(raw) > 8 else "****"
         raise APIError(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
+    return record
+
+
+async def require_key(request: Request, services: ServicesDep) -> KeyRecord:
+    record = await authenticate(services, request.headers.get("authorization", ""))
     request.state.key = record
     return record
 

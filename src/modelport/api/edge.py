@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from collections.abc import Mapping
 
 import orjson
@@ -22,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..observability.logs import request_id_var
 from ..observability.metrics import Metrics
+from ..protocol.ids import hex_id
 
 log = logging.getLogger("modelport.access")
 
@@ -90,7 +90,7 @@ class EdgeMiddleware:
             elif name == b"content-length":
                 too_large = too_large or _declared(value) > max_bytes
         text = given.decode("latin-1")
-        request_id = text if _VALID.match(text) else "req_" + uuid.uuid4().hex
+        request_id = text if _VALID.match(text) else "req_" + hex_id(16)
         scope.setdefault("state", {})["request_id"] = request_id
         id_header = (b"x-request-id", request_id.encode())
         token = request_id_var.set(request_id)
@@ -132,6 +132,8 @@ class EdgeMiddleware:
                 except _BodyTooLarge:
                     await self._reject(edge_send, max_bytes)
         finally:
+            if status == 500 and scope.get("state", {}).get("client_left"):
+                status = 499  # nothing was sent: the client left before its answer
             self._done(scope, status, time.perf_counter() - started, ttft)
             request_id_var.reset(token)
 
@@ -159,10 +161,12 @@ class EdgeMiddleware:
         if isinstance(metrics, Metrics) and route != "/metrics":
             metrics.observe_request(scope["method"], route, status, seconds, ttft)
         if log.isEnabledFor(logging.INFO):
-            log.info(
-                "%s %s %d",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={"status": status, "duration_ms": round(seconds * 1000, 1), "route": route},
+            # What `log.info` does, minus its walk up the stack for the caller's file and
+            # line (no formatter of ours shows them): this runs once per request.
+            extra = {"status": status, "duration_ms": round(seconds * 1000, 1), "route": route}
+            args = (scope["method"], scope["path"], status)
+            log.handle(
+                log.makeRecord(
+                    log.name, logging.INFO, __file__, 0, "%s %s %d", args, None, extra=extra
+                )
             )

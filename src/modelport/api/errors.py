@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,7 +39,11 @@ def _param(loc: tuple[Any, ...]) -> str | None:
 
 
 def validation_error(exc: RequestValidationError) -> APIError:
-    errors = exc.errors()
+    return validation_error_of(list(exc.errors()))
+
+
+def validation_error_of(errors: Sequence[Mapping[str, Any]]) -> APIError:
+    """The 400 for FastAPI-shaped validation errors (`loc` starting with where: "body")."""
     first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":
         return APIError(

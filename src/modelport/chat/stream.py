@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletionChunk, Usage
@@ -22,9 +22,62 @@ from .sse import DONE, error_event, event
 # usage is an estimate because the upstream reported none).
 Settle = Callable[[Usage | None, int, str | None, bool], Awaitable[None]]
 
+T = TypeVar("T")
 
-class ChatStream:
-    """Async iterator of SSE bytes; `aclose()` stops the source and settles usage exactly once."""
+
+class SettlingStream(Generic[T]):
+    """Async iterator of SSE bytes made from a source of `T`; `aclose()` stops the source and
+    settles usage exactly once. Subclasses make the frames and say what to bill."""
+
+    def __init__(
+        self,
+        source: AsyncIterator[T],
+        first: T | None,
+        public_model: str,
+        completion_id: str,
+        settle: Settle,
+    ) -> None:
+        self._source = source
+        self._first = first
+        self._model = public_model
+        self._id = completion_id
+        self._created = int(time.time())
+        self._settle = settle
+        self._usage: Usage | None = None  # as the source reported it
+        self._error: APIError | None = None
+        self._finished = False
+        self._closed = False
+        self._body = self._frames()
+
+    def __aiter__(self) -> AsyncGenerator[bytes, None]:
+        # The frames' generator itself: a stream's consumer saves a call per frame.
+        return self._body
+
+    async def __anext__(self) -> bytes:
+        return await self._body.__anext__()
+
+    def _frames(self) -> AsyncGenerator[bytes, None]:
+        raise NotImplementedError
+
+    def _billed(self) -> tuple[Usage | None, bool]:
+        """What to bill once the source is closed, and whether it is an estimate."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Stop the source (the client may have left) and record what was really produced."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._body.aclose()
+        closer = getattr(self._source, "aclose", None)
+        if closer is not None:
+            await closer()
+        usage, estimated = self._billed()
+        await settle_outcome(self._settle, usage, estimated, self._error, self._finished)
+
+
+class ChatStream(SettlingStream[ChatCompletionChunk]):
+    """A stream of our own chunk objects (any provider, and augmented answers)."""
 
     def __init__(
         self,
@@ -36,26 +89,10 @@ class ChatStream:
         settle: Settle,
         extras: dict[str, Any] | None = None,
     ) -> None:
-        self._source = source
-        self._first = first
         self._request = request
-        self._model = public_model
-        self._id = completion_id
-        self._created = int(time.time())
-        self._settle = settle
         self._extras = extras or {}
-        self._usage: Usage | None = None
-        self._error: APIError | None = None
-        self._finished = False
-        self._closed = False
         self._held: list[ChatCompletionChunk] = []  # finish chunks, released with usage
-        self._body = self._frames()
-
-    def __aiter__(self) -> ChatStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        return await self._body.__anext__()
+        super().__init__(source, first, public_model, completion_id, settle)
 
     async def _frames(self) -> AsyncGenerator[bytes, None]:
         try:
@@ -104,22 +141,20 @@ class ChatStream:
                 setattr(last, key, value)
         return [event(chunk) for chunk in held]
 
-    async def aclose(self) -> None:
-        """Stop generating (the client may have left) and record what was really produced."""
-        if self._closed:
-            return
-        self._closed = True
-        await self._body.aclose()
-        closer = getattr(self._source, "aclose", None)
-        if closer is not None:
-            await closer()
-        known = getattr(self._source, "usage", None)
+    def _billed(self) -> tuple[Usage | None, bool]:
+        known = getattr(self._source, "usage", None)  # the local engine counts exactly
         usage = known if isinstance(known, Usage) else self._usage
-        estimated = bool(getattr(self._source, "estimated", False))
-        if self._error is not None:
-            code = self._error.code or self._error.type  # upstream errors may carry no code
-            await self._settle(usage, self._error.status, code, estimated)
-        elif self._finished:
-            await self._settle(usage, 200, None, estimated)
-        else:
-            await self._settle(usage, 499, "client_disconnected", estimated)
+        return usage, bool(getattr(self._source, "estimated", False))
+
+
+async def settle_outcome(
+    settle: Settle, usage: Usage | None, estimated: bool, error: APIError | None, finished: bool
+) -> None:
+    """Book a closed stream: failed (with the error's status), finished, or left by the client."""
+    if error is not None:
+        code = error.code or error.type  # upstream errors may carry no code
+        await settle(usage, error.status, code, estimated)
+    elif finished:
+        await settle(usage, 200, None, estimated)
+    else:
+        await settle(usage, 499, "client_disconnected", estimated)

@@ -89,6 +89,7 @@ class Metrics:
         # Children by label values: `labels()` costs a lock and a lookup on every call.
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._ttft_children: dict[str, Histogram] = {}
+        self._token_children: dict[tuple[str, str, str], tuple[Counter, Counter]] = {}
 
     def watch_queues(self, reader: QueueReader) -> None:
         self._queues = reader
@@ -115,10 +116,16 @@ class Metrics:
     def observe_usage(self, entry: UsageEntry, channel: str) -> None:
         """One finished chat request, as the ledger sees it; `channel` as `channel_label`."""
         labels = (entry.model, channel, entry.provider)
+        tokens = self._token_children.get(labels)
+        if tokens is None:
+            tokens = self._token_children[labels] = (
+                self.tokens.labels(*labels, "in"),
+                self.tokens.labels(*labels, "out"),
+            )
         if entry.prompt_tokens:
-            self.tokens.labels(*labels, "in").inc(entry.prompt_tokens)
+            tokens[0].inc(entry.prompt_tokens)
         if entry.completion_tokens:
-            self.tokens.labels(*labels, "out").inc(entry.completion_tokens)
+            tokens[1].inc(entry.completion_tokens)
         if entry.status >= 400:
             self.errors.labels(*labels, entry.error_code or str(entry.status)).inc()
 

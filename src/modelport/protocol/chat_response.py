@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
-import string
 from typing import Any, Literal
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from .base import WireModel
+from .ids import alnum_id
 
 FinishReason = Literal["stop", "length", "tool_calls", "function_call", "content_filter"]
-_ID_ALPHABET = string.ascii_letters + string.digits
-
-
-_ID_LENGTH = 24
-_ID_SPACE = len(_ID_ALPHABET) ** _ID_LENGTH
 
 
 def completion_id() -> str:
-    """`chatcmpl-` and 24 random letters or digits: one draw from the OS, not 24."""
-    number = secrets.randbelow(_ID_SPACE)
-    digits = []
-    for _ in range(_ID_LENGTH):
-        number, digit = divmod(number, len(_ID_ALPHABET))
-        digits.append(_ID_ALPHABET[digit])
-    return "chatcmpl-" + "".join(digits)
+    """`chatcmpl-` and 24 random letters or digits."""
+    return "chatcmpl-" + alnum_id(24)
 
 
 class Usage(WireModel):

@@ -18,8 +18,8 @@ import orjson
 
 from ..settings import ChannelConfig
 from .errors import UpstreamError, client_status_for_upstream, status_is_retryable
-from .sse import ServerSentEvent, iter_sse
-from .transport import UpstreamClient, iter_lines
+from .sse import ServerSentEvent, iter_lines, iter_sse
+from .transport import UpstreamClient, iter_blocks
 
 T = TypeVar("T")
 
@@ -189,30 +189,15 @@ async def open_sse(
     vendor: str,
 ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
     """POST and yield the response's server-sent events; errors surface as `UpstreamError`."""
-    if isinstance(http, UpstreamClient):
-        async with _open_direct_sse(
-            http, url, body=body, headers=headers, channel=channel, on_error=on_error, vendor=vendor
-        ) as events:
-            yield events
-        return
-    try:
-        async with http.stream(
-            "POST",
-            url,
-            content=encode(body),
-            headers=_json_headers(headers),
-            timeout=timeout_for(channel),
-        ) as response:
-            if response.status_code != 200:
-                raise on_error(response.status_code, await response.aread(), response.headers)
-            yield iter_sse(response.aiter_lines())
-    except httpx.HTTPError as exc:
-        raise transport_error(exc, vendor) from None
+    async with open_byte_stream(
+        http, url, body=body, headers=headers, channel=channel, on_error=on_error, vendor=vendor
+    ) as blocks:
+        yield iter_sse(iter_lines(blocks))
 
 
 @asynccontextmanager
-async def _open_direct_sse(
-    http: UpstreamClient,
+async def open_byte_stream(
+    http: httpx.AsyncClient,
     url: str,
     *,
     body: dict[str, Any],
@@ -220,18 +205,29 @@ async def _open_direct_sse(
     channel: ChannelConfig,
     on_error: ErrorMapper,
     vendor: str,
-) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
-    """`open_sse` straight through aiohttp (see `transport.UpstreamClient`)."""
+) -> AsyncIterator[AsyncIterator[bytes]]:
+    """POST and yield the response body as it arrives, one item per network read (the relay
+    path splits events itself, `open_sse` reads them as lines); errors surface as
+    `UpstreamError`."""
+    content, all_headers, timeout = encode(body), _json_headers(headers), timeout_for(channel)
     try:
-        response = await http.direct.post(
-            url, encode(body), _json_headers(headers), timeout_for(channel)
-        )
-        try:
-            if response.status != 200:
-                raise on_error(response.status, await http.direct.read(response), response.headers)
-            yield iter_sse(iter_lines(response))
-        finally:
-            response.release()
+        if isinstance(http, UpstreamClient):
+            response = await http.direct.post(url, content, all_headers, timeout)
+            try:
+                if response.status != 200:
+                    raise on_error(
+                        response.status, await http.direct.read(response), response.headers
+                    )
+                yield iter_blocks(response)
+            finally:
+                response.release()
+            return
+        async with http.stream(
+            "POST", url, content=content, headers=all_headers, timeout=timeout
+        ) as reply:
+            if reply.status_code != 200:
+                raise on_error(reply.status_code, await reply.aread(), reply.headers)
+            yield reply.aiter_bytes()
     except httpx.HTTPError as exc:
         raise transport_error(exc, vendor) from None
 

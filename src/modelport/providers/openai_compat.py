@@ -31,11 +31,13 @@ from .http import (
     guard_stream,
     json_error_body,
     malformed,
+    open_byte_stream,
     open_sse,
     parse_json,
     post_json,
     upstream_error,
 )
+from .openai_relay import RelayChunk, RelayCompletion, relay_completion, relay_stream
 
 VENDOR = "openai-compatible upstream"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -207,21 +209,48 @@ class OpenAICompatProvider:
         key = self._keys.next(channel, required=False)  # Ollama and llama.cpp need none
         return {"Authorization": f"Bearer {key}"} if key else {}
 
+    def _call(
+        self, request: ChatCompletionRequest, channel: ChannelConfig, *, stream: bool
+    ) -> dict[str, Any]:
+        """The arguments of `post_json`/`open_sse`/`open_byte_stream` for one request."""
+        return {
+            "http": self._http,
+            "url": base_url_of(channel, DEFAULT_BASE_URL) + "/chat/completions",
+            "body": request_to_upstream(request, channel, stream=stream),
+            "headers": self._headers(channel),
+            "channel": channel,
+            "on_error": error_from_upstream,
+            "vendor": VENDOR,
+        }
+
     async def complete(
         self, request: ChatCompletionRequest, channel: ChannelConfig
     ) -> ChatCompletion:
-        data = await post_json(
-            self._http,
-            base_url_of(channel, DEFAULT_BASE_URL) + "/chat/completions",
-            body=request_to_upstream(request, channel, stream=False),
-            headers=self._headers(channel),
-            channel=channel,
-            on_error=error_from_upstream,
-            vendor=VENDOR,
-        )
+        data = await post_json(**self._call(request, channel, stream=False))
         if not isinstance(data, dict):
             raise malformed(VENDOR, "the body is not a JSON object")
         return convert(completion_from_upstream, data, VENDOR)
+
+    async def complete_relay(
+        self, request: ChatCompletionRequest, channel: ChannelConfig
+    ) -> RelayCompletion:
+        """`complete`, answered with the upstream's own object (see `openai_relay`)."""
+        data = await post_json(**self._call(request, channel, stream=False))
+        return relay_completion(data, VENDOR, _usage, _stream_error)
+
+    def relay(
+        self, request: ChatCompletionRequest, channel: ChannelConfig
+    ) -> AsyncIterator[list[RelayChunk]]:
+        """`stream`, as the upstream's own chunk objects, a batch per read (`openai_relay`)."""
+        opened = open_byte_stream(**self._call(request, channel, stream=True))
+        chunks = relay_stream(
+            opened,
+            choices_wanted=request.n,
+            vendor=VENDOR,
+            read_usage=_usage,
+            stream_error=_stream_error,
+        )
+        return guard_stream(chunks, VENDOR)
 
     def stream(
         self, request: ChatCompletionRequest, channel: ChannelConfig
@@ -235,15 +264,7 @@ class OpenAICompatProvider:
         last: ChatCompletionChunk | None = None
         finished: set[int] = set()
         done = False
-        async with open_sse(
-            self._http,
-            base_url_of(channel, DEFAULT_BASE_URL) + "/chat/completions",
-            body=request_to_upstream(request, channel, stream=True),
-            headers=self._headers(channel),
-            channel=channel,
-            on_error=error_from_upstream,
-            vendor=VENDOR,
-        ) as events:
+        async with open_sse(**self._call(request, channel, stream=True)) as events:
             async for event in events:
                 if event.data.strip() == "[DONE]":
                     done = True

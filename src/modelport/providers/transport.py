@@ -14,13 +14,12 @@ connections.
 from __future__ import annotations
 
 import asyncio
-import codecs
-import re
-import ssl
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import httpx
+
+from .tls import client_tls_context
 
 
 def _mapped(exc: BaseException) -> httpx.TransportError:
@@ -37,7 +36,6 @@ def _mapped(exc: BaseException) -> httpx.TransportError:
 
 
 _ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
-_NEWLINE = re.compile("\r\n|\r|\n")
 
 
 def _timeout(timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
@@ -49,25 +47,13 @@ def _timeout(timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
     )
 
 
-async def iter_lines(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
-    """The body as text lines (UTF-8, undecodable bytes replaced), split at CR, LF or CRLF
-    as server-sent events are; transport failures surface as httpx exceptions."""
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    rest = ""
+async def iter_blocks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The body as it arrives, one item per network read; failures as httpx exceptions."""
     try:
         async for data in response.content.iter_any():
-            text = rest + decoder.decode(data)
-            held_cr = text.endswith("\r")  # maybe the first half of a CRLF
-            lines = _NEWLINE.split(text[:-1] if held_cr else text)
-            rest = lines.pop() + ("\r" if held_cr else "")
-            for line in lines:
-                yield line
+            yield data
     except _ERRORS as exc:
         raise _mapped(exc) from exc
-    rest += decoder.decode(b"", final=True)
-    for line in _NEWLINE.split(rest):
-        if line:
-            yield line
 
 
 class _Body(httpx.AsyncByteStream):
@@ -96,7 +82,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             connector = aiohttp.TCPConnector(
                 limit=self._limits.max_connections or 0,
                 keepalive_timeout=self._limits.keepalive_expiry or 5.0,
-                ssl=ssl.create_default_context(),
+                ssl=client_tls_context(),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent",)

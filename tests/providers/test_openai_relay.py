@@ -1,0 +1,143 @@
+"""The relay path of the OpenAI-compatible adapter: the upstream's own chunk objects, batched
+per read, with the same failures as the model path; and the byte-level SSE splitter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from modelport.providers.base import ProviderDeps
+from modelport.providers.errors import UpstreamError
+from modelport.providers.openai_compat import OpenAICompatProvider
+from modelport.providers.openai_relay import RelayChunk
+from modelport.providers.sse import SSEDataSplitter
+from modelport.providers.transport import upstream_client
+from modelport.settings import ChannelConfig
+
+from .helpers import WEATHER_TOOL, chat
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def provider(request: Any, deps: ProviderDeps) -> AsyncIterator[OpenAICompatProvider]:
+    """Both HTTP clients: the adapters' plain httpx one and the server's aiohttp one."""
+    if request.param == "httpx":
+        yield OpenAICompatProvider(deps)
+        return
+    http = upstream_client()
+    try:
+        yield OpenAICompatProvider(ProviderDeps(settings=deps.settings, http=http))
+    finally:
+        await http.aclose()
+
+
+@pytest.fixture
+def channel(openai_url: str) -> ChannelConfig:
+    return ChannelConfig(
+        provider="openai_compat",
+        base_url=openai_url,
+        api_key="sk-test-1",
+        upstream_model="gpt-upstream",
+        read_timeout=5,
+    )
+
+
+async def relayed(stream: AsyncIterator[list[RelayChunk]]) -> list[RelayChunk]:
+    return [chunk async for batch in stream for chunk in batch]
+
+
+def text_of(chunks: list[RelayChunk], index: int = 0) -> str:
+    return "".join(
+        c["delta"].get("content") or "" for k in chunks for c in k.choices if c["index"] == index
+    )
+
+
+async def test_text_stream_keeps_the_upstream_objects(
+    provider: OpenAICompatProvider, channel: ChannelConfig
+) -> None:
+    chunks = await relayed(provider.relay(chat("relay me"), channel))
+    assert text_of(chunks) == "Echo: relay me"
+    assert all(
+        k.data["model"] == "gpt-upstream" and "logprobs" in k.choices[0] for k in chunks[:-1]
+    )
+    assert [k.finished for k in chunks].count(True) == 1
+    last = chunks[-1]
+    assert last.choices == [] and "usage" not in last.data
+    assert last.usage is not None and last.usage.completion_tokens == 3
+    assert all(k.usage is None for k in chunks[:-1])
+
+
+async def test_tool_arguments_and_n_choices(
+    provider: OpenAICompatProvider, channel: ChannelConfig
+) -> None:
+    chunks = await relayed(provider.relay(chat("call it", tools=[WEATHER_TOOL]), channel))
+    arguments = "".join(
+        call["function"].get("arguments") or ""
+        for k in chunks
+        for c in k.choices
+        for call in c["delta"].get("tool_calls") or []
+    )
+    assert json.loads(arguments)["query"] == "call it"
+    two = await relayed(provider.relay(chat("x y", n=2), channel))
+    assert text_of(two, 0) == text_of(two, 1) == "Echo: x y"
+
+
+async def test_non_stream_answer_is_the_upstream_object(
+    provider: OpenAICompatProvider, channel: ChannelConfig
+) -> None:
+    answer = await provider.complete_relay(chat("hello there"), channel)
+    assert answer.data["choices"][0]["message"]["content"] == "Echo: hello there"
+    assert answer.data["service_tier"] == "default"  # vendor additions pass through
+    assert answer.data["usage"] == {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
+    assert answer.usage.total_tokens == 5
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "retryable"),
+    [("429", 429, True), ("500", 502, True), ("garbage", 502, False)],
+)
+async def test_failures_match_the_model_path(
+    provider: OpenAICompatProvider,
+    channel: ChannelConfig,
+    fault: str,
+    status: int,
+    retryable: bool,
+) -> None:
+    with pytest.raises(UpstreamError) as info:
+        await relayed(provider.relay(chat(f"FAULT:{fault}"), channel))
+    # garbage arrives after the role chunk: even in the same read, too late to retry
+    assert (info.value.status, info.value.retryable) == (status, retryable)
+    with pytest.raises(UpstreamError) as plain:
+        await provider.complete_relay(chat(f"FAULT:{fault}"), channel)
+    assert plain.value.status == status and plain.value.retryable
+
+
+@pytest.mark.parametrize("fault", ["truncate", "reset", "midstream-error"])
+async def test_broken_streams_hand_on_what_came_first(
+    provider: OpenAICompatProvider, channel: ChannelConfig, fault: str
+) -> None:
+    got: list[RelayChunk] = []
+    with pytest.raises(UpstreamError) as info:
+        async for batch in provider.relay(chat(f"FAULT:{fault}"), channel):
+            got.extend(batch)
+    assert info.value.status >= 500 and not info.value.retryable
+    assert got and got[0].choices[0]["delta"]["role"] == "assistant"
+
+
+def split(*reads: bytes) -> list[bytes]:
+    splitter = SSEDataSplitter()
+    events = [event for read in reads for event in splitter.feed(read)]
+    return events + splitter.close()
+
+
+def test_splitter_line_endings_across_reads() -> None:
+    assert split(b"data: a\r", b"\n\r\n", b"data: b\r\rdata: c\n\n") == [b"a", b"b", b"c"]
+    assert split(b"data: x\r", b"\ndata: y\r\n\r\n") == [b"x\ny"]  # a CRLF cut in two
+
+
+def test_splitter_fields_comments_and_an_unterminated_end() -> None:
+    reads = (b': keep-alive\n\nevent: delta\nid: 7\ndata:{"a":1}\n', b"\n", b"data\n\ndata: z")
+    assert split(*reads) == [b'{"a":1}', b"", b"z"]
+    assert split(b"data: one\n", b"data: two\n") == [b"one\ntwo"]
