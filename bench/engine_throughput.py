@@ -302,6 +302,9 @@ def main() -> None:
     print(f"HTTP / direct, one stream:      {o / d:5.2f}  (target >= 0.95)")
     print(f"4 streams / 1 stream, via HTTP: {f / o:5.2f}x whole run (with the other prompts'")
     print(f"  prefill), {fs / o:5.2f}x while all four decode (target >= 2x)")
+    # Each repeat times one stream then four back to back: their ratio shares conditions.
+    paired = [round(w / s, 2) for w, s in zip(four, one, strict=True)]
+    print(f"  per repeat (4 streams whole run / the 1 stream just before): {paired}")
     if reference is None:
         print("llama-cpp-python server: not installed (pip install -e '.[bench]')")
     else:

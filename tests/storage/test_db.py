@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -11,7 +13,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select, text
 
-from modelport.storage.db import MIGRATIONS_DIR, Database
+from modelport.storage.db import MIGRATIONS_DIR, SCHEMA_HEADS, Database, run_alembic_upgrade
 from modelport.storage.tables import ApiKey, Base
 
 
@@ -146,3 +148,119 @@ def _key(key_id: str, created_at: datetime | None = None) -> ApiKey:
         is_admin=False,
         created_at=created_at or datetime.now(UTC),
     )
+
+
+def test_schema_heads_are_the_scripts_heads() -> None:
+    assert set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads()) == SCHEMA_HEADS
+
+
+def _shape(conn: Connection) -> dict[str, dict[str, object]]:
+    """Every table as the database describes it (column order aside: `add_column` appends)."""
+    inspector = inspect(conn)
+    shape: dict[str, dict[str, object]] = {}
+    for table in inspector.get_table_names():
+        shape[table] = {
+            "columns": sorted(
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                for c in inspector.get_columns(table)
+            ),
+            "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+            "foreign keys": sorted(
+                (
+                    tuple(fk["constrained_columns"]),
+                    fk["referred_table"],
+                    tuple(fk["referred_columns"]),
+                    str(sorted(fk.get("options", {}).items())),
+                )
+                for fk in inspector.get_foreign_keys(table)
+            ),
+            "indexes": sorted(
+                (str(i["name"]), tuple(map(str, i["column_names"])), bool(i["unique"]))
+                for i in inspector.get_indexes(table)
+            ),
+            "unique": sorted(
+                tuple(map(str, u["column_names"])) for u in inspector.get_unique_constraints(table)
+            ),
+        }
+    return shape
+
+
+async def _emptied(database: Database, path: Path) -> None:
+    if database.is_sqlite:
+        await database.dispose()
+        for leftover in path.parent.glob(path.name + "*"):
+            leftover.unlink()
+        return
+    async with database.engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+
+
+async def test_a_new_database_gets_the_schema_the_scripts_build(db_url: str) -> None:
+    """A new database skips the scripts (the ORM's schema, stamped at the heads): what it gets
+    must be exactly what running every script gives."""
+    database = Database(db_url)
+    try:
+        await database.migrate()
+        async with database.engine.connect() as conn:
+            created = await conn.run_sync(_shape)
+        assert await _versions(database) == SCHEMA_HEADS
+        await _emptied(database, Path(str(database.url.database)))
+        async with database.engine.begin() as conn:
+            assert await conn.run_sync(_tables) == set()
+            await conn.run_sync(run_alembic_upgrade)
+        async with database.engine.connect() as conn:
+            scripted = await conn.run_sync(_shape)
+        assert created == scripted
+        assert await _versions(database) == SCHEMA_HEADS
+    finally:
+        await database.dispose()
+
+
+_MIGRATE_AND_REPORT = """
+import asyncio, sys
+from modelport.storage.db import Database
+async def main():
+    db = Database(sys.argv[1])
+    await db.migrate()
+    await db.dispose()
+asyncio.run(main())
+print("alembic" in sys.modules)
+"""
+
+
+def _migrate_in_a_new_process(url: str) -> bool:
+    """Migrates `url` in a fresh interpreter; whether it had to import Alembic."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MIGRATE_AND_REPORT, url], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip() == "True"
+
+
+async def test_alembic_is_imported_only_to_migrate_an_older_schema(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
+    assert not _migrate_in_a_new_process(url)  # new: created and stamped
+    assert not _migrate_in_a_new_process(url)  # at the heads: nothing to do
+    older_url = f"sqlite+aiosqlite:///{tmp_path / 'older.db'}"
+    older = Database(older_url)  # a database from before the newer scripts
+    try:
+        async with older.engine.begin() as conn:
+            await conn.run_sync(_upgrade_to, "0001")
+        assert await _versions(older) == {"0001"}
+        assert _migrate_in_a_new_process(older_url)
+        assert await _versions(older) == SCHEMA_HEADS
+        async with older.engine.connect() as conn:
+            assert await conn.run_sync(_schema_diff) == []
+    finally:
+        await older.dispose()
+
+
+def _upgrade_to(connection: Connection, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)

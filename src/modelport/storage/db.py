@@ -9,7 +9,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import (
+    Column,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    event,
+    inspect,
+    make_url,
+    select,
+    text,
+)
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,6 +30,16 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The newest revision of each branch under migrations/versions. tests/storage checks it against
+# Alembic's own reading of the scripts, so a new migration cannot be forgotten here.
+SCHEMA_HEADS = frozenset({"0004_usage_flags"})
+# Alembic's bookkeeping table, as `alembic stamp` creates it.
+_VERSION_TABLE = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Any constant works; it only has to be the same for every process migrating this database.
 _PG_MIGRATION_LOCK = 0x6D6F64656C706F72
@@ -59,7 +80,7 @@ class Database:
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK}
                 )
-            await conn.run_sync(run_alembic_upgrade)
+            await conn.run_sync(bring_to_head)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -88,6 +109,28 @@ class Database:
             yield
         finally:
             lock.close()  # closing the file releases the lock
+
+
+def bring_to_head(connection: Connection) -> None:
+    """Alembic `upgrade heads`, importing Alembic only when there is migrating to do: the import
+    alone is about 0.4 s, a quarter of a fresh start. An empty database gets the ORM's schema in
+    one go and is stamped at the heads (Alembic's recipe for a new database); one already at
+    the heads is left alone; anything else goes through the migration scripts."""
+    tables = set(inspect(connection).get_table_names())
+    if not tables:
+        from .tables import Base  # the package has imported every table module
+
+        Base.metadata.create_all(connection)
+        _VERSION_TABLE.create(connection)
+        connection.execute(
+            _VERSION_TABLE.insert(), [{"version_num": head} for head in sorted(SCHEMA_HEADS)]
+        )
+        return
+    if _VERSION_TABLE.name in tables:
+        current = set(connection.scalars(select(_VERSION_TABLE.c.version_num)))
+        if current == SCHEMA_HEADS:
+            return
+    run_alembic_upgrade(connection)
 
 
 def run_alembic_upgrade(connection: Connection) -> None:

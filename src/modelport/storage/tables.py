@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -81,15 +82,17 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Platform limits (migration 0003). Quotas: None means unlimited; money is in micro-units.
+    # Server defaults repeat the ones the scripts gave columns added to existing rows: a new
+    # database is created from these classes (storage/db.py) and must equal a migrated one.
     quota_tokens: Mapped[int | None] = mapped_column(BigInteger)
     quota_micros: Mapped[int | None] = mapped_column(BigInteger)
-    used_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    used_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+    used_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    used_micros: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     allowed_models: Mapped[list[str] | None] = mapped_column(JSON)
     allowed_kbs: Mapped[list[str] | None] = mapped_column(JSON)
     rpm: Mapped[int | None] = mapped_column(Integer)
     tpm: Mapped[int | None] = mapped_column(Integer)
-    group_multiplier: Mapped[float] = mapped_column(Float, default=1.0)
+    group_multiplier: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
 
 
 class UsageRecord(Base):
@@ -115,6 +118,6 @@ class UsageRecord(Base):
     error_code: Mapped[str | None] = mapped_column(String(100))
     stream: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    cost_micros: Mapped[int] = mapped_column(BigInteger, default=0)  # migration 0003
-    searches: Mapped[int] = mapped_column(Integer, default=0)  # migration 0004
-    estimated: Mapped[bool] = mapped_column(Boolean, default=False)  # migration 0004
+    cost_micros: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    searches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
