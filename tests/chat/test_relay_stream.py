@@ -10,19 +10,32 @@ from modelport.chat.relay import RelayStream
 from modelport.protocol.chat import ChatCompletionRequest
 from modelport.protocol.chat_response import Usage
 from modelport.providers.errors import UpstreamError
-from modelport.providers.openai_relay import RelayChunk
+from modelport.providers.openai_relay import RelayChunk, relay_chunk
+
+
+def read_usage(data: Any) -> Usage | None:
+    return Usage.of(data["prompt_tokens"], data["completion_tokens"]) if data else None
+
+
+def stream_error(error: Any) -> UpstreamError:
+    return UpstreamError(502, str(error), retryable=False)
+
+
+def parsed(data: dict[str, Any]) -> RelayChunk:
+    """An upstream event as the relay path reads it."""
+    return relay_chunk(json.dumps(data).encode(), "test", read_usage, stream_error)
 
 
 def upstream_chunk(delta: dict[str, Any], finish: str | None = None) -> RelayChunk:
     choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
     data = {"id": "up-1", "object": "chat.completion.chunk", "created": 1, "model": "up"}
     data["system_fingerprint"] = "fp"
-    return RelayChunk({**data, "choices": [choice]}, [choice], None, finish is not None)
+    return parsed({**data, "choices": [choice]})
 
 
 def usage_chunk(prompt: int, completion: int) -> RelayChunk:
     data = {"id": "up-1", "object": "chat.completion.chunk", "model": "up", "choices": []}
-    return RelayChunk(data, [], Usage.of(prompt, completion), False)
+    return parsed({**data, "usage": {"prompt_tokens": prompt, "completion_tokens": completion}})
 
 
 async def batches(*items: list[RelayChunk], fail: bool = False) -> AsyncIterator[list[RelayChunk]]:

@@ -3,17 +3,21 @@ per read, with the same failures as the model path; and the byte-level SSE split
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelport.providers.base import ProviderDeps
 from modelport.providers.errors import UpstreamError
 from modelport.providers.openai_compat import OpenAICompatProvider
 from modelport.providers.openai_relay import RelayChunk
-from modelport.providers.sse import SSEDataSplitter
+from modelport.providers.sse import SSEDataSplitter, iter_lines, iter_sse
 from modelport.providers.transport import upstream_client
 from modelport.settings import ChannelConfig
 
@@ -59,6 +63,7 @@ async def test_text_stream_keeps_the_upstream_objects(
 ) -> None:
     chunks = await relayed(provider.relay(chat("relay me"), channel))
     assert text_of(chunks) == "Echo: relay me"
+    assert sum(k.chars for k in chunks) == len("Echo: relay me")
     assert all(
         k.data["model"] == "gpt-upstream" and "logprobs" in k.choices[0] for k in chunks[:-1]
     )
@@ -80,6 +85,14 @@ async def test_tool_arguments_and_n_choices(
         for call in c["delta"].get("tool_calls") or []
     )
     assert json.loads(arguments)["query"] == "call it"
+    names = "".join(
+        call["function"].get("name") or ""
+        for k in chunks
+        for c in k.choices
+        for call in c["delta"].get("tool_calls") or []
+    )
+    # What an estimate counts when no usage comes: the names and arguments streamed.
+    assert sum(k.chars for k in chunks) == len(names) + len(arguments) > 0
     two = await relayed(provider.relay(chat("x y", n=2), channel))
     assert text_of(two, 0) == text_of(two, 1) == "Echo: x y"
 
@@ -141,3 +154,33 @@ def test_splitter_fields_comments_and_an_unterminated_end() -> None:
     reads = (b': keep-alive\n\nevent: delta\nid: 7\ndata:{"a":1}\n', b"\n", b"data\n\ndata: z")
     assert split(*reads) == [b'{"a":1}', b"", b"z"]
     assert split(b"data: one\n", b"data: two\n") == [b"one\ntwo"]
+
+
+_LINES = st.sampled_from(
+    [b"data: {}", b'data: {"a":1}', b"data:x", b"data", b"data: ", b": ping", b"event: e", b""]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(_LINES, max_size=12),
+    ending=st.sampled_from([b"\n", b"\r\n", b"\r"]),
+    cuts=st.lists(st.integers(min_value=0, max_value=200), max_size=5),
+)
+def test_splitter_agrees_with_the_line_reader(
+    lines: list[bytes], ending: bytes, cuts: list[int]
+) -> None:
+    """Fast path (whole events cut at blank lines) or not, the splitter reads what the
+    line-based reader of the model path reads, however the bytes are cut into reads."""
+    text = b"".join(line + ending for line in lines)
+    bounds = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
+    reads = [text[a:b] for a, b in itertools.pairwise(bounds)]
+
+    async def read_back() -> list[bytes]:
+        async def blocks() -> AsyncIterator[bytes]:
+            for read in reads:
+                yield read
+
+        return [e.data.encode() async for e in iter_sse(iter_lines(blocks()))]
+
+    assert split(*reads) == asyncio.run(read_back())

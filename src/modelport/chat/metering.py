@@ -9,7 +9,6 @@ ledger books what was produced instead of nothing. A reported usage always wins.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletionChunk, Usage
@@ -36,28 +35,6 @@ def _delta_chars(chunk: ChatCompletionChunk) -> int:
         if delta.function_call is not None:
             call_delta = delta.function_call
             chars += len(call_delta.name or "") + len(call_delta.arguments or "")
-    return chars
-
-
-def _text_len(value: Any) -> int:
-    return len(value) if isinstance(value, str) else 0
-
-
-def relay_chars(choices: list[dict[str, Any]]) -> int:
-    """`_delta_chars` for the choices of a relayed upstream chunk (plain JSON objects)."""
-    chars = 0
-    for choice in choices:
-        delta = choice.get("delta")
-        if not delta:
-            continue
-        chars += _text_len(delta.get("content"))
-        for call in delta.get("tool_calls") or ():
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict):
-                chars += _text_len(function.get("name")) + _text_len(function.get("arguments"))
-        call_delta = delta.get("function_call")
-        if isinstance(call_delta, dict):
-            chars += _text_len(call_delta.get("name")) + _text_len(call_delta.get("arguments"))
     return chars
 
 

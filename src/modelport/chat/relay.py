@@ -17,8 +17,8 @@ from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import Usage
 from ..protocol.errors import APIError
 from ..providers.openai_relay import RelayChunk
-from .metering import estimate_tokens, relay_chars
-from .sse import DONE, error_event, json_frame
+from .metering import estimate_tokens
+from .sse import DONE, error_event, json_frame, json_frames
 from .stream import Settle, SettlingStream
 
 _OBJECT = "chat.completion.chunk"
@@ -42,6 +42,13 @@ class RelayStream(SettlingStream[list[RelayChunk]]):
         self._chars = 0  # streamed text and call arguments, for an estimate
         self._held: list[dict[str, Any]] = []  # finish chunks, released with usage
         super().__init__(source, first, public_model, completion_id, settle)
+        # What every chunk says about itself, whatever the upstream said.
+        self._stamp = {
+            "id": self._id,
+            "object": _OBJECT,
+            "created": self._created,
+            "model": self._model,
+        }
 
     async def _frames(self) -> AsyncGenerator[bytes, None]:
         try:
@@ -65,26 +72,25 @@ class RelayStream(SettlingStream[list[RelayChunk]]):
         yield tail + DONE
 
     def _identify(self, data: dict[str, Any]) -> dict[str, Any]:
-        data["id"] = self._id
-        data["object"] = _OBJECT
-        data["created"] = self._created
-        data["model"] = self._model
+        data.update(self._stamp)
         return data
 
     def _accept(self, batch: list[RelayChunk]) -> bytes:
-        frames = b""
+        passed: list[dict[str, Any]] = []
+        stamp = self._stamp
         for chunk in batch:
             if chunk.usage is not None:
                 self._usage = chunk.usage
             if not chunk.choices:
                 continue
-            self._chars += relay_chars(chunk.choices)
-            data = self._identify(chunk.data)
+            self._chars += chunk.chars
+            data = chunk.data
+            data.update(stamp)
             if chunk.finished:
                 self._held.append(data)
             else:
-                frames += json_frame(data)
-        return frames
+                passed.append(data)
+        return json_frames(passed) if passed else b""
 
     def _release_held(self) -> bytes:
         held, self._held = self._held, []
@@ -92,7 +98,7 @@ class RelayStream(SettlingStream[list[RelayChunk]]):
             return b""
         usage = self._usage
         held[-1]["usage"] = usage.model_dump() if usage is not None else None
-        return b"".join(json_frame(data) for data in held)
+        return json_frames(held)
 
     def _billed(self) -> tuple[Usage | None, bool]:
         """The reported usage, or an estimate (True) when there is none."""

@@ -39,6 +39,7 @@ class RelayChunk:
     choices: list[dict[str, Any]]
     usage: Usage | None
     finished: bool  # a choice ends in this chunk (it carries a finish_reason)
+    chars: int  # text and call characters it carries: an estimate's base when usage is missing
 
 
 def decode(raw: bytes, vendor: str) -> Any:
@@ -55,7 +56,12 @@ def decode(raw: bytes, vendor: str) -> Any:
 def relay_chunk(
     raw: bytes, vendor: str, read_usage: UsageReader, stream_error: StreamError
 ) -> RelayChunk:
-    data = decode(raw, vendor)
+    # Runs for every event of every relayed stream: one pass over the choices, no helper
+    # calls for what most chunks lack (usage, calls).
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = decode(raw, vendor)
     if not isinstance(data, dict):
         raise malformed(vendor, "a stream event is not a JSON object")
     if "error" in data:
@@ -65,20 +71,45 @@ def relay_chunk(
         choices = data["choices"] = []
     elif not isinstance(choices, list):
         raise malformed(vendor, "a stream event's `choices` is not a list")
+    reported = data.pop("usage", None)
     try:
-        usage = read_usage(data.pop("usage", None))
+        usage = None if reported is None else read_usage(reported)
         finished = False
+        chars = 0
         for choice in choices:
             delta = choice.get("delta")
-            if delta is not None and not isinstance(delta, dict):
-                raise TypeError("a choice's `delta` is not an object")
+            if delta is not None:
+                if not isinstance(delta, dict):
+                    raise TypeError("a choice's `delta` is not an object")
+                content = delta.get("content")
+                if isinstance(content, str):
+                    chars += len(content)
+                if "tool_calls" in delta or "function_call" in delta:
+                    chars += _call_chars(delta)
             if "usage" in choice:  # Moonshot reports usage inside the choice
                 usage = read_usage(choice.pop("usage")) or usage
             if choice.get("finish_reason"):
                 finished = True
     except (TypeError, ValueError, AttributeError) as exc:
         raise malformed(vendor, f"unexpected shape ({type(exc).__name__}: {exc})") from None
-    return RelayChunk(data, choices, usage, finished)
+    return RelayChunk(data, choices, usage, finished, chars)
+
+
+def _text_len(value: Any) -> int:
+    return len(value) if isinstance(value, str) else 0
+
+
+def _call_chars(delta: dict[str, Any]) -> int:
+    """Characters of the function names and arguments a delta streams."""
+    chars = 0
+    for call in delta.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            chars += _text_len(function.get("name")) + _text_len(function.get("arguments"))
+    call_delta = delta.get("function_call")
+    if isinstance(call_delta, dict):
+        chars += _text_len(call_delta.get("name")) + _text_len(call_delta.get("arguments"))
+    return chars
 
 
 async def relay_stream(
@@ -106,7 +137,7 @@ async def relay_stream(
             batch: list[RelayChunk] = []
             try:
                 for raw in events:
-                    if raw.strip() == b"[DONE]":
+                    if raw[:1] != b"{" and raw.strip() == b"[DONE]":
                         done = True
                         break
                     chunk = relay_chunk(raw, vendor, read_usage, stream_error)
