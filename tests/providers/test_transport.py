@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -72,3 +74,45 @@ async def test_plain_httpx_requests_work() -> None:
     async with upstream_client() as http:
         with pytest.raises(httpx.ConnectError):
             await http.get(f"http://127.0.0.1:{free_port()}/", timeout=1)
+
+
+@pytest.mark.parametrize("path", ["relay", "stream"])
+async def test_a_stream_gone_silent_ends_at_the_read_timeout(
+    provider: OpenAICompatProvider, openai_url: str, path: str
+) -> None:
+    """The head arrives, then nothing (the fake stalls 3 s): the read timeout still holds
+    while the body is read, though aiohttp's per-read timer is off for streams."""
+    quick = channel(openai_url, read_timeout=0.3)
+    read = provider.relay if path == "relay" else provider.stream
+    started = time.perf_counter()
+    with pytest.raises(UpstreamError) as info:
+        async for _ in read(chat("FAULT:stall"), quick):
+            pass
+    assert (info.value.status, info.value.code, info.value.retryable) == (
+        504,
+        "upstream_timeout",
+        True,
+    )
+    assert time.perf_counter() - started < 2.0
+
+
+async def test_a_stream_whose_head_never_comes_ends_at_the_read_timeout(
+    provider: OpenAICompatProvider,
+) -> None:
+    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)  # the request, never answered
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(mute, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        quick = channel(f"http://127.0.0.1:{port}/v1", read_timeout=0.3)
+        started = time.perf_counter()
+        with pytest.raises(UpstreamError) as info:
+            async for _ in provider.relay(chat("hi"), quick):
+                pass
+        assert (info.value.status, info.value.code) == (504, "upstream_timeout")
+        assert time.perf_counter() - started < 2.0
+    finally:
+        server.close()

@@ -212,13 +212,15 @@ async def open_byte_stream(
     content, all_headers, timeout = encode(body), _json_headers(headers), timeout_for(channel)
     try:
         if isinstance(http, UpstreamClient):
-            response = await http.direct.post(url, content, all_headers, timeout)
+            response = await http.direct.post(url, content, all_headers, timeout, stream=True)
             try:
                 if response.status != 200:
                     raise on_error(
-                        response.status, await http.direct.read(response), response.headers
+                        response.status,
+                        await http.direct.read(response, timeout.read),
+                        response.headers,
                     )
-                yield iter_blocks(response)
+                yield iter_blocks(response, timeout.read)
             finally:
                 response.release()
             return

@@ -14,11 +14,13 @@ connections.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import httpx
 
+from .idle_timer import IdleTimeout, IdleTimer
 from .tls import client_tls_context
 
 
@@ -38,22 +40,40 @@ def _mapped(exc: BaseException) -> httpx.TransportError:
 _ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
 
+@functools.lru_cache(maxsize=256)  # a few channels' worth; built per request otherwise
+def _client_timeout(
+    pool: float | None, connect: float | None, read: float | None
+) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=None, connect=pool, sock_connect=connect, sock_read=read)
+
+
 def _timeout(timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(
-        total=None,
-        connect=timeout.get("pool"),
-        sock_connect=timeout.get("connect"),
-        sock_read=timeout.get("read"),
-    )
+    return _client_timeout(timeout.get("pool"), timeout.get("connect"), timeout.get("read"))
 
 
-async def iter_blocks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    """The body as it arrives, one item per network read; failures as httpx exceptions."""
+async def iter_blocks(
+    response: aiohttp.ClientResponse, read_timeout: float | None = None
+) -> AsyncIterator[bytes]:
+    """The body as it arrives, one item per network read; failures as httpx exceptions.
+
+    `read_timeout` is the longest silence allowed, for a response posted with `stream=True`
+    (aiohttp's own sock_read then is off: it re-arms a timer on every read, dozens per
+    stream, where `IdleTimer` keeps one)."""
+    content = response.content
+    timer = IdleTimer(read_timeout) if read_timeout else None
     try:
-        async for data in response.content.iter_any():
+        while True:
+            data = await (content.readany() if timer is None else timer.wait(content.readany()))
+            if not data:  # the end of the body
+                return
             yield data
+    except IdleTimeout as exc:
+        raise httpx.ReadTimeout(f"the upstream sent nothing: {exc}") from exc
     except _ERRORS as exc:
         raise _mapped(exc) from exc
+    finally:
+        if timer is not None:
+            timer.close()
 
 
 class _Body(httpx.AsyncByteStream):
@@ -110,26 +130,42 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def post(
-        self, url: str, content: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
+        self,
+        url: str,
+        content: bytes,
+        headers: Mapping[str, str],
+        timeout: httpx.Timeout,
+        *,
+        stream: bool = False,
     ) -> aiohttp.ClientResponse:
         """POST straight through aiohttp (decompressing the body, as httpx would); the caller
-        reads the response and releases it."""
+        reads the response and releases it. With `stream`, the body is for `iter_blocks`,
+        which watches the read timeout itself; the wait for the head gets it here."""
+        read = timeout.read
+        client_timeout = _client_timeout(timeout.pool, timeout.connect, None if stream else read)
         try:
-            return await self._client().post(
+            posting = self._client().post(
                 url,
                 data=content,
                 headers=headers,
                 allow_redirects=False,
                 auto_decompress=True,
-                timeout=_timeout(timeout.as_dict()),
+                timeout=client_timeout,
             )
+            if not stream or read is None:
+                return await posting
+            async with asyncio.timeout(read):
+                return await posting
         except _ERRORS as exc:
             raise _mapped(exc) from exc
 
     @staticmethod
-    async def read(response: aiohttp.ClientResponse) -> bytes:
+    async def read(response: aiohttp.ClientResponse, limit: float | None = None) -> bytes:
+        """The whole body, released after; within `limit` seconds if given (a response
+        posted with `stream=True` has no read timeout of aiohttp's own)."""
         try:
-            return await response.read()
+            async with asyncio.timeout(limit):
+                return await response.read()
         except _ERRORS as exc:
             raise _mapped(exc) from exc
         finally:

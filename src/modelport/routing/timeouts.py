@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 
 from ..protocol.errors import APIError
 from ..providers.errors import UpstreamError
+from ..providers.idle_timer import IdleTimeout, IdleTimer
 from .health import CircuitBreaker
 from .retry import is_channel_fault
 
@@ -44,23 +45,14 @@ async def close_quietly(source: object) -> None:
 
 
 class WatchedStream(Generic[T]):
-    """The source after its first chunk: idle timeout, health reporting, same `usage`.
-
-    The idle timeout is one timer per stream that checks when the current wait began, not an
-    `asyncio.timeout` per chunk: that would add and cancel a timer on every chunk, a cost
-    paid twenty times on a short proxied answer.
-    """
+    """The source after its first chunk: idle timeout, health reporting, same `usage`."""
 
     def __init__(
         self, source: AsyncIterator[T], idle_timeout: float | None, breaker: CircuitBreaker
     ) -> None:
         self._source = source
-        self._idle = idle_timeout
+        self._idle = IdleTimer(idle_timeout) if idle_timeout is not None else None
         self._breaker = breaker
-        self._waiter: asyncio.Task[object] | None = None  # the task awaiting the next chunk
-        self._waiting_since = 0.0
-        self._timer: asyncio.TimerHandle | None = None
-        self._timed_out = False
 
     @property
     def usage(self) -> object:
@@ -71,49 +63,24 @@ class WatchedStream(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        idle = self._idle
         try:
-            if idle is None:
+            if self._idle is None:
                 return await anext(self._source)
-            loop = asyncio.get_running_loop()
-            self._waiter = asyncio.current_task()
-            self._waiting_since = loop.time()
-            if self._timer is None:
-                self._timer = loop.call_at(self._waiting_since + idle, self._check, idle)
-            try:
-                return await anext(self._source)
-            except asyncio.CancelledError:
-                if not self._timed_out:
-                    raise
-                assert self._waiter is not None
-                self._waiter.uncancel()
-                self._breaker.failure()
-                raise UpstreamError(
-                    504, f"the upstream went silent for more than {idle:g}s", code="idle_timeout"
-                ) from None
-            finally:
-                self._waiter = None
+            return await self._idle.wait(anext(self._source))
+        except IdleTimeout:
+            self._breaker.failure()
+            assert self._idle is not None
+            raise UpstreamError(
+                504,
+                f"the upstream went silent for more than {self._idle.seconds:g}s",
+                code="idle_timeout",
+            ) from None
         except APIError as exc:
-            if is_channel_fault(exc) and not self._timed_out:
+            if is_channel_fault(exc):
                 self._breaker.failure()
             raise
 
-    def _check(self, idle: float) -> None:
-        """The timer: cancel a wait that has lasted `idle` seconds, else look again later."""
-        self._timer = None
-        waiter = self._waiter
-        if waiter is None:  # between chunks: the next wait arms a new timer
-            return
-        loop = asyncio.get_running_loop()
-        due = self._waiting_since + idle
-        if loop.time() >= due:
-            self._timed_out = True
-            waiter.cancel()
-        else:
-            self._timer = loop.call_at(due, self._check, idle)
-
     async def aclose(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._idle is not None:
+            self._idle.close()
         await close_quietly(self._source)
