@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +50,9 @@ class ModelportApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+GC_YOUNG_THRESHOLD = 20_000
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -57,6 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level, settings.log_json)
         services = await build_services(settings)
         app.state.services = services
+        # Everything built so far lives as long as the process: frozen out of the collector's
+        # sight. Requests' garbage is nearly all freed by refcount, so young collections can
+        # be rarer than every 700 allocations (measured with bench/gateway.py: the freeze and
+        # a 20000 threshold take ~5% off the CPU of a proxied request).
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD)
         logging.getLogger("modelport").info("modelport ready")
         try:
             yield
