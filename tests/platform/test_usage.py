@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from tests.platform.conftest import FAKE_MODEL, LOCAL_MODEL, Platform
+from tests.platform.conftest import FAKE_MODEL, LOCAL_MODEL, Platform, settled_usage
 
 
 def test_usage_matches_the_responses(platform: Platform) -> None:
@@ -66,3 +66,31 @@ def test_usage_matches_the_responses(platform: Platform) -> None:
     assert later.json()["totals"]["requests"] == 0
     bad = platform.admin("GET", "/admin/usage", params={"group_by": "week"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "group_by"
+
+
+EMBEDDING_MODEL = "multilingual-e5-small"
+
+
+def test_embeddings_are_admitted_and_booked(platform: Platform) -> None:
+    """/v1/embeddings goes through the same gate and ledger as chat: allow-list, quota, a
+    usage row with its prompt tokens, the key's balance debited."""
+    body = {"model": EMBEDDING_MODEL, "input": ["Annual leave is fifteen days.", "Lunch at 2."]}
+    key = platform.new_key(quota_tokens=1)
+    first = platform.as_key(key["key"], "POST", "/v1/embeddings", json=body)
+    assert first.status_code == 200, first.text
+    tokens = first.json()["usage"]["prompt_tokens"]
+    assert tokens > 1
+    assert settled_usage(platform, key["id"], 1)["requests"] == 1
+    rows = platform.as_key(key["key"], "GET", "/v1/usage/requests").json()["data"]
+    assert [
+        (r["model"], r["prompt_tokens"], r["completion_tokens"], r["status"]) for r in rows
+    ] == [(EMBEDDING_MODEL, tokens, 0, 200)]
+    assert platform.as_key(key["key"], "GET", "/v1/key").json()["used_tokens"] == tokens
+    refused = platform.as_key(key["key"], "POST", "/v1/embeddings", json=body)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "insufficient_quota"
+
+    narrow = platform.new_key(allowed_models=[FAKE_MODEL])
+    denied = platform.as_key(narrow["key"], "POST", "/v1/embeddings", json=body)
+    assert denied.status_code == 403
+    assert denied.json()["error"]["code"] == "model_not_allowed"

@@ -1,12 +1,19 @@
-"""`POST /v1/embeddings`, served by the knowledge bases' embedding model."""
+"""`POST /v1/embeddings`, served by the knowledge bases' embedding model.
+
+Admitted and booked like a chat completion: the key's model allow-list, quota and rate
+limits apply, and each answer is a usage row (prompt tokens only) debited from its key.
+"""
 
 from __future__ import annotations
 
 import base64
+import time
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from ..accounting.booking import book_usage
+from ..accounting.usage import UsageEntry
 from ..protocol.embeddings import Embedding, EmbeddingList, EmbeddingRequest, EmbeddingUsage
 from ..protocol.errors import APIError, ErrorResponse, model_not_found
 from .deps import KeyDep, ServicesDep
@@ -14,13 +21,18 @@ from .knowledge_deps import KnowledgeDep
 
 router = APIRouter()
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404)
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 429)
 }
+PROVIDER = "local"  # the embedded embedding model: what the ledger's provider column says
 
 
 @router.post("/v1/embeddings", response_model=EmbeddingList, responses=_ERRORS)
 async def create_embeddings(
-    body: EmbeddingRequest, key: KeyDep, knowledge: KnowledgeDep, services: ServicesDep
+    request: Request,
+    body: EmbeddingRequest,
+    key: KeyDep,
+    knowledge: KnowledgeDep,
+    services: ServicesDep,
 ) -> EmbeddingList:
     if body.model not in services.settings.knowledge.embedding_models:
         raise model_not_found(body.model)
@@ -29,7 +41,27 @@ async def create_embeddings(
         raise APIError(
             400, f"This model only makes {dimension}-dimensional vectors.", param="dimensions"
         )
+    if services.gate is not None:
+        await services.gate.admit(key, body.model, [])
+    started = time.perf_counter()
     vectors, tokens = await knowledge.embed(body.texts(), is_query=body.input_type == "query")
+    entry = UsageEntry(
+        request_id=request.state.request_id,
+        key_id=key.id,
+        owner=key.owner,
+        model=body.model,
+        provider=PROVIDER,
+        prompt_tokens=tokens,
+        latency_ms=int((time.perf_counter() - started) * 1000),
+    )
+    await book_usage(
+        entry,
+        key,
+        ledger=services.ledger,
+        gate=services.gate,
+        metrics=services.metrics,
+        channel=PROVIDER,
+    )
     data = [
         Embedding(embedding=_encode(row, body.encoding_format), index=i)
         for i, row in enumerate(vectors)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
 
+from ..accounting.booking import book_usage
 from ..accounting.gate import Gate
 from ..accounting.keys import KeyRecord
 from ..accounting.usage import UsageEntry, UsageLedger
@@ -30,8 +30,6 @@ from .metering import MeteredStream, prompt_chars
 from .relay import RelayStream
 from .sse import json_bytes
 from .stream import ChatStream
-
-log = logging.getLogger("modelport.chat")
 
 
 @dataclass(frozen=True)
@@ -304,14 +302,14 @@ class ChatService:
             searches=booking.searches,
             estimated=estimated,
         )
-        try:
-            await self.ledger.record(entry)
-        except Exception:  # the answer was given; a ledger fault must not turn it into a 500
-            log.exception("could not record usage for %s", caller.request_id)
-        if self.metrics is not None:
-            self.metrics.observe_usage(entry, channel_label(model, channel))
-        if self.gate is not None:
-            await self.gate.settle(caller.key, entry.total, entry.cost_micros)
+        await book_usage(
+            entry,
+            caller.key,
+            ledger=self.ledger,
+            gate=self.gate,
+            metrics=self.metrics,
+            channel=channel_label(model, channel),
+        )
 
 
 def new_request_id() -> str:
