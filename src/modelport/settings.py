@@ -221,6 +221,9 @@ class Settings(BaseSettings):
     # Usage rows are written in batches this often (a crash loses at most this much usage).
     ledger_flush_seconds: float = Field(default=0.5, gt=0, le=10)
     log_json: bool = True  # structured JSON log lines with the request id
+    # When set, GET /metrics wants `Authorization: Bearer <token>` (Prometheus' `authorization`
+    # scrape option); unset, it is open, for a listener only the scraper can reach.
+    metrics_token: SecretStr | None = None
     log_level: str = "info"
 
     @field_validator("models")

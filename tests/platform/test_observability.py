@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from tests.platform.conftest import BROKEN_MODEL, Platform
+from tests.platform.conftest import BROKEN_MODEL, Platform, platform_config
 from tests.support.server import run_server
 
 
@@ -146,3 +146,21 @@ def test_log_level_option_silences_the_access_lines(tmp_path: Path) -> None:
         assert httpx.get(server.api_url + "/models", headers=headers).status_code == 200
         time.sleep(0.3)
         assert "quiet-1" not in server.log() and "modelport.access" not in server.log()
+
+
+def test_metrics_token_guards_metrics(tmp_path: Path, upstream_url: str) -> None:
+    env = {"MODELPORT_METRICS_TOKEN": "scrape-me-0123456789"}
+    with run_server(tmp_path, config=platform_config(upstream_url, local=False), env=env) as s:
+        missing = httpx.get(s.base_url + "/metrics")
+        wrong = httpx.get(s.base_url + "/metrics", headers={"Authorization": "Bearer nope"})
+        # An API key is not the metrics token.
+        admin = httpx.get(
+            s.base_url + "/metrics", headers={"Authorization": f"Bearer {s.admin_key}"}
+        )
+        right = httpx.get(
+            s.base_url + "/metrics", headers={"Authorization": "Bearer scrape-me-0123456789"}
+        )
+    for refused in (missing, wrong, admin):
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "invalid_metrics_token"
+    assert right.status_code == 200 and "modelport_requests_total" in right.text
