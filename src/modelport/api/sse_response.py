@@ -23,6 +23,10 @@ from starlette.types import Receive, Scope, Send
 from ..chat.sse import DONE
 from .departure import ClientDeparture
 
+# A stream's watcher for its client leaving starts this late: most proxied streams are over
+# by then, and a client that left sooner is noticed then (generation goes on that long).
+WATCH_AFTER = 0.05
+
 
 class ClosableByteStream(Protocol):
     def __aiter__(self) -> AsyncIterator[bytes]: ...
@@ -46,7 +50,7 @@ class SSEResponse(Response):
         self.init_headers({**base, **(headers or {})})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        departure = self.departure or ClientDeparture(receive)
+        departure = self.departure or ClientDeparture(receive, after=WATCH_AFTER)
         try:
             await self._send_body(send)
         except asyncio.CancelledError:
