@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from modelport.accounting.keys import KeyStore
 from modelport.accounting.ledger_buffer import BufferedLedger
-from modelport.accounting.ledger_journal import LedgerJournal
+from modelport.accounting.ledger_journal import LedgerJournal, parse_rows
 from modelport.accounting.usage import UsageEntry, UsageLedger, usage_row, write_rows
 from modelport.storage.db import Database
 
@@ -99,9 +102,26 @@ async def test_flushed_rows_leave_the_journal_and_a_torn_line_is_skipped(
     await asyncio.sleep(0)
 
 
-def test_row_round_trips_through_the_journal(tmp_path: Path) -> None:
-    from modelport.accounting.ledger_journal import parse_rows
+_KILLED_MID_BATCH = """
+import os, signal, sys
+from pathlib import Path
+from modelport.accounting.ledger_journal import LedgerJournal, parse_rows
+journal = LedgerJournal(Path(sys.argv[1]))
+for n in range(3):
+    journal.append({"id": f"use_{n}", "created_at": "2026-01-01T00:00:00+00:00", "n": n})
+os.kill(os.getpid(), signal.SIGKILL)  # no close, no flush, no exit handlers
+"""
 
+
+def test_rows_outlive_a_killed_process(tmp_path: Path) -> None:
+    """Each row is in the kernel once `append` returns: a SIGKILL right after loses none."""
+    killed = subprocess.run([sys.executable, "-c", _KILLED_MID_BATCH, str(tmp_path)])
+    assert killed.returncode == -signal.SIGKILL
+    (segment,) = tmp_path.glob("*.jsonl")
+    assert [row["n"] for row in parse_rows(segment.read_bytes())] == [0, 1, 2]
+
+
+def test_row_round_trips_through_the_journal(tmp_path: Path) -> None:
     row = usage_row(entry("key_x", 3))
     journal = LedgerJournal(tmp_path)
     journal.append(row)
