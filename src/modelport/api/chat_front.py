@@ -138,7 +138,7 @@ class ChatFront:
         state = scope["state"]
         state["key"] = key
         request = _validate(data)
-        caller = Caller(key_id=key.id, owner=key.owner, request_id=state["request_id"], key=key)
+        caller = Caller.of(key, state["request_id"])
         if services.chat.served_locally(request.model):
             # The embedded engine's prefill, or a whole non-stream answer, can take seconds:
             # stop making it if the client leaves. (An upstream's answer costs us a pending

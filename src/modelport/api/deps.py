@@ -69,4 +69,4 @@ ServicesAndKeyDep = Annotated[tuple[Services, KeyRecord], Depends(require_servic
 
 
 def caller_of(request: Request, key: KeyRecord) -> Caller:
-    return Caller(key_id=key.id, owner=key.owner, request_id=request.state.request_id, key=key)
+    return Caller.of(key, request.state.request_id)

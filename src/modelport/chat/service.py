@@ -16,7 +16,6 @@ from ..observability.metrics import Metrics, channel_label
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletion, ChatCompletionChunk, Usage, completion_id
 from ..protocol.errors import APIError
-from ..protocol.ids import hex_id
 from ..providers.base import Provider
 from ..providers.openai_relay import RelayChunk, RelayCompletion, RelayProvider
 from ..providers.registry import ProviderRegistry
@@ -78,6 +77,10 @@ class Caller:
     owner: str
     request_id: str
     key: KeyRecord | None = None  # its limits, for the gate; None skips the gate
+
+    @classmethod
+    def of(cls, key: KeyRecord, request_id: str) -> Caller:
+        return cls(key_id=key.id, owner=key.owner, request_id=request_id, key=key)
 
 
 @dataclass(frozen=True)
@@ -310,7 +313,3 @@ class ChatService:
             metrics=self.metrics,
             channel=channel_label(model, channel),
         )
-
-
-def new_request_id() -> str:
-    return "req_" + hex_id(16)

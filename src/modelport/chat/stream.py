@@ -10,6 +10,7 @@ becomes an error event, then `[DONE]`.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
@@ -25,7 +26,7 @@ Settle = Callable[[Usage | None, int, str | None, bool], Awaitable[None]]
 T = TypeVar("T")
 
 
-class SettlingStream(Generic[T]):
+class SettlingStream(ABC, Generic[T]):
     """Async iterator of SSE bytes made from a source of `T`; `aclose()` stops the source and
     settles usage exactly once. Subclasses make the frames and say what to bill."""
 
@@ -56,12 +57,13 @@ class SettlingStream(Generic[T]):
     async def __anext__(self) -> bytes:
         return await self._body.__anext__()
 
+    @abstractmethod
     def _frames(self) -> AsyncGenerator[bytes, None]:
-        raise NotImplementedError
+        """The SSE bytes, frame by frame (called once, by `__init__`)."""
 
+    @abstractmethod
     def _billed(self) -> tuple[Usage | None, bool]:
         """What to bill once the source is closed, and whether it is an estimate."""
-        raise NotImplementedError
 
     async def aclose(self) -> None:
         """Stop the source (the client may have left) and record what was really produced."""

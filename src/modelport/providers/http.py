@@ -18,6 +18,7 @@ import orjson
 
 from ..settings import ChannelConfig
 from .errors import UpstreamError, client_status_for_upstream, status_is_retryable
+from .idle_timer import IdleTimer
 from .sse import ServerSentEvent, iter_lines, iter_sse
 from .transport import UpstreamClient, iter_blocks
 
@@ -212,17 +213,20 @@ async def open_byte_stream(
     content, all_headers, timeout = encode(body), _json_headers(headers), timeout_for(channel)
     try:
         if isinstance(http, UpstreamClient):
-            response = await http.direct.post(url, content, all_headers, timeout, stream=True)
+            # One timer is the read timeout of the whole response: head, error body, chunks.
+            watch = IdleTimer(timeout.read) if timeout.read else None
             try:
-                if response.status != 200:
-                    raise on_error(
-                        response.status,
-                        await http.direct.read(response, timeout.read),
-                        response.headers,
-                    )
-                yield iter_blocks(response, timeout.read)
+                response = await http.direct.post(url, content, all_headers, timeout, watch=watch)
+                try:
+                    if response.status != 200:
+                        error_body = await http.direct.read(response, watch)
+                        raise on_error(response.status, error_body, response.headers)
+                    yield iter_blocks(response, watch)
+                finally:
+                    response.release()
             finally:
-                response.release()
+                if watch is not None:
+                    watch.close()
             return
         async with http.stream(
             "POST", url, content=content, headers=all_headers, timeout=timeout

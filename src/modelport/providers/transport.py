@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import TypeVar
 
 import aiohttp
 import httpx
 
 from .idle_timer import IdleTimeout, IdleTimer
 from .tls import client_tls_context
+
+T = TypeVar("T")
 
 
 def _mapped(exc: BaseException) -> httpx.TransportError:
@@ -51,29 +54,33 @@ def _timeout(timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
     return _client_timeout(timeout.get("pool"), timeout.get("connect"), timeout.get("read"))
 
 
+async def _watched(step: Awaitable[T], watch: IdleTimer | None) -> T:
+    """`await step`, within `watch`'s limit when there is one (a ReadTimeout past it)."""
+    if watch is None:
+        return await step
+    try:
+        return await watch.wait(step)
+    except IdleTimeout as exc:
+        raise httpx.ReadTimeout(f"the upstream sent nothing: {exc}") from exc
+
+
 async def iter_blocks(
-    response: aiohttp.ClientResponse, read_timeout: float | None = None
+    response: aiohttp.ClientResponse, watch: IdleTimer | None = None
 ) -> AsyncIterator[bytes]:
     """The body as it arrives, one item per network read; failures as httpx exceptions.
 
-    `read_timeout` is the longest silence allowed, for a response posted with `stream=True`
-    (aiohttp's own sock_read then is off: it re-arms a timer on every read, dozens per
-    stream, where `IdleTimer` keeps one)."""
+    `watch` is the read timeout of a response posted with one (see `post`): a stream arrives
+    in as many reads as chunks, and aiohttp's sock_read re-arms a timer on each of them where
+    `IdleTimer` keeps one for the whole response."""
     content = response.content
-    timer = IdleTimer(read_timeout) if read_timeout else None
     try:
         while True:
-            data = await (content.readany() if timer is None else timer.wait(content.readany()))
+            data = await _watched(content.readany(), watch)
             if not data:  # the end of the body
                 return
             yield data
-    except IdleTimeout as exc:
-        raise httpx.ReadTimeout(f"the upstream sent nothing: {exc}") from exc
     except _ERRORS as exc:
         raise _mapped(exc) from exc
-    finally:
-        if timer is not None:
-            timer.close()
 
 
 class _Body(httpx.AsyncByteStream):
@@ -136,13 +143,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         headers: Mapping[str, str],
         timeout: httpx.Timeout,
         *,
-        stream: bool = False,
+        watch: IdleTimer | None = None,
     ) -> aiohttp.ClientResponse:
         """POST straight through aiohttp (decompressing the body, as httpx would); the caller
-        reads the response and releases it. With `stream`, the body is for `iter_blocks`,
-        which watches the read timeout itself; the wait for the head gets it here."""
-        read = timeout.read
-        client_timeout = _client_timeout(timeout.pool, timeout.connect, None if stream else read)
+        reads the response and releases it. With `watch`, that timer is the read timeout,
+        here for the head and then for the body (`read`, `iter_blocks`), instead of aiohttp's."""
+        read = None if watch is not None else timeout.read
         try:
             posting = self._client().post(
                 url,
@@ -150,22 +156,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 headers=headers,
                 allow_redirects=False,
                 auto_decompress=True,
-                timeout=client_timeout,
+                timeout=_client_timeout(timeout.pool, timeout.connect, read),
             )
-            if not stream or read is None:
-                return await posting
-            async with asyncio.timeout(read):
-                return await posting
+            return await _watched(posting, watch)
         except _ERRORS as exc:
             raise _mapped(exc) from exc
 
     @staticmethod
-    async def read(response: aiohttp.ClientResponse, limit: float | None = None) -> bytes:
-        """The whole body, released after; within `limit` seconds if given (a response
-        posted with `stream=True` has no read timeout of aiohttp's own)."""
+    async def read(response: aiohttp.ClientResponse, watch: IdleTimer | None = None) -> bytes:
+        """The whole body, released after (`watch`: as for `post`)."""
         try:
-            async with asyncio.timeout(limit):
-                return await response.read()
+            return await _watched(response.read(), watch)
         except _ERRORS as exc:
             raise _mapped(exc) from exc
         finally:
