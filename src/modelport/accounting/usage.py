@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from ..protocol.ids import hex_id
 from ..storage.db import Database
@@ -134,23 +134,26 @@ def usage_row(entry: UsageEntry) -> dict[str, Any]:
 
 async def write_rows(db: Database, rows: list[dict[str, Any]]) -> None:
     """Inserts the rows and adds them to their keys' usage counters, in one transaction."""
+    await db.write_batch(lambda conn: _write_rows(conn, rows))
+
+
+def _write_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     debits: dict[str, list[int]] = {}
     for row in rows:
         debit = debits.setdefault(row["key_id"], [0, 0])
         debit[0] += row["total_tokens"]
         debit[1] += row["cost_micros"]
-    async with db.engine.begin() as conn:
-        await conn.execute(insert(UsageRecord), rows)
-        for key_id, (tokens, micros) in sorted(debits.items()):  # one lock order everywhere
-            if tokens or micros:
-                await conn.execute(
-                    update(ApiKey)
-                    .where(ApiKey.id == key_id)
-                    .values(
-                        used_tokens=ApiKey.used_tokens + tokens,
-                        used_micros=ApiKey.used_micros + micros,
-                    )
+    conn.execute(insert(UsageRecord), rows)
+    for key_id, (tokens, micros) in sorted(debits.items()):  # one lock order everywhere
+        if tokens or micros:
+            conn.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key_id)
+                .values(
+                    used_tokens=ApiKey.used_tokens + tokens,
+                    used_micros=ApiKey.used_micros + micros,
                 )
+            )
 
 
 def entry_of(row: UsageRecord) -> UsageEntry:

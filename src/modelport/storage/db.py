@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -15,19 +16,22 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    create_engine,
     event,
     inspect,
     make_url,
     select,
     text,
 )
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision of each branch under migrations/versions. tests/storage checks it against
@@ -67,6 +71,8 @@ class Database:
         )
         # Single statements on the hot path skip BEGIN/COMMIT round trips.
         self.autocommit: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._batch_engine: Engine | None = None  # SQLite: see `write_batch`
+        self._batch_thread: ThreadPoolExecutor | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -82,8 +88,38 @@ class Database:
                 )
             await conn.run_sync(bring_to_head)
 
+    async def write_batch(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one transaction, for writes of many statements off the request path.
+
+        Through aiosqlite every statement, the BEGIN and the COMMIT are each a round trip to
+        its thread (about 0.4 ms of CPU apiece here, several ms per ledger batch); on SQLite the
+        whole transaction therefore runs in one hop, on a synchronous engine over the same file
+        and a thread of its own. Elsewhere (asyncpg) `work` runs on the async engine."""
+        if not self.is_sqlite:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(work)
+        if self._batch_engine is None or self._batch_thread is None:
+            self._batch_engine = create_engine(
+                self.url.set(drivername="sqlite+pysqlite"),
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            )
+            event.listen(self._batch_engine, "connect", _sqlite_pragmas)
+            self._batch_thread = ThreadPoolExecutor(1, thread_name_prefix="modelport-db-batch")
+        engine = self._batch_engine
+
+        def run() -> T:
+            with engine.begin() as conn:
+                return work(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._batch_thread, run)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._batch_engine is not None and self._batch_thread is not None:
+            engine, thread = self._batch_engine, self._batch_thread
+            self._batch_engine = self._batch_thread = None
+            await asyncio.get_running_loop().run_in_executor(thread, engine.dispose)
+            thread.shutdown(wait=True)
 
     async def __aenter__(self) -> Database:
         return self
