@@ -184,3 +184,27 @@ def test_splitter_agrees_with_the_line_reader(
         return [e.data.encode() async for e in iter_sse(iter_lines(blocks()))]
 
     assert split(*reads) == asyncio.run(read_back())
+
+
+_EVENTS = st.sampled_from(
+    [
+        b"data: {}\n\n",
+        b'data: {"a":"x\\ndata: y"}\n\n',
+        b"data: [DONE]\n\n",
+        b"data:x\n\n",
+        b"data: a\ndata: b\n\n",
+        b": ping\n\n",
+        b"\n",
+        b"data: \n\n",
+        b"event: e\ndata: 1\n\n",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(reads=st.lists(st.lists(_EVENTS, min_size=1, max_size=6), max_size=5))
+def test_splitter_on_reads_cut_at_event_ends(reads: list[list[bytes]]) -> None:
+    """Reads of whole events, as upstreams mostly send them (the splitter's quick path), read
+    the same as the line-by-line rules, including events it must not take the quick way."""
+    blocks = [b"".join(events) for events in reads]
+    assert split(*blocks) == split(b"".join(blocks)[:1], b"".join(blocks)[1:])

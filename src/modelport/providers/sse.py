@@ -73,6 +73,17 @@ class SSEDataSplitter:
         self._data: list[bytes] = []
 
     def feed(self, block: bytes) -> list[bytes]:
+        if not self._rest and not self._data and block.endswith(b"\n\n") and b"\r" not in block:
+            # The usual read: whole events of one `data: ` line each. Splitting it on blank
+            # lines gives the same events as the line-by-line rules, in a third of the time.
+            pieces = block.split(b"\n\n")
+            pieces.pop()  # the empty rest after the last event
+            if (  # no line in any event but its data line (counted, not looped over)
+                block.count(b"\n") == 2 * len(pieces)
+                and block.startswith(b"data: ")
+                and block.count(b"\n\ndata: ") == len(pieces) - 1
+            ):
+                return [piece[6:] for piece in pieces]
         text = self._rest + block
         held_cr = False
         if b"\r" in text:
