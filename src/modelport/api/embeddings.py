@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import time
+from typing import TYPE_CHECKING
 
-import numpy as np
 from fastapi import APIRouter, Request
 
 from ..accounting.booking import book_usage
@@ -18,6 +18,9 @@ from ..protocol.embeddings import Embedding, EmbeddingList, EmbeddingRequest, Em
 from ..protocol.errors import APIError, ErrorResponse, model_not_found
 from .deps import KeyDep, ServicesDep
 from .knowledge_deps import KnowledgeDep
+
+if TYPE_CHECKING:
+    import numpy as np
 
 router = APIRouter()
 _ERRORS: dict[int | str, dict[str, object]] = {

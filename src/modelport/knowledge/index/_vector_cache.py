@@ -12,14 +12,16 @@ they pick a tenth of the rows and only those are scored exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
-import numpy as np
-from numpy.typing import NDArray
-
+from ...numeric import np
 from ..embed import Vectors
 from ._sign_codes import SignCodes
 
-ChunkIds = NDArray[np.int64]
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+ChunkIds: TypeAlias = "NDArray[np.int64]"
 APPROXIMATE_FROM = 20_000  # rows; below this the exact scan takes a few ms at most
 # Candidates scored exactly: a fraction of the rows, so that recall does not fall as a
 # knowledge base grows. On real e5 vectors a tenth kept 0.94-0.96 of the exact top 20 and

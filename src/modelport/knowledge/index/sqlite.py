@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import apsw
-import numpy as np
 
+from ...numeric import np
 from ..document import Chunk
 from ..embed import Vectors
 from ..errors import IndexStoreError
