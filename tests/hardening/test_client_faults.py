@@ -188,3 +188,20 @@ def test_leaving_a_non_stream_answer_stops_it(hard_server: RunningServer) -> Non
     assert _idle(hard_server, within=4.0), "the answer went on being made for nobody"
     row = _row(hard_server, request_id)
     assert row["status"] == 499 and row["error_code"] == "client_disconnected"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_leaving_while_an_upstream_is_silent_stops_the_call(
+    hard_server: RunningServer, stream: bool
+) -> None:
+    """The upstream says nothing (its channel would give up after 1 s with a 504): a client
+    that leaves at 0.3 s ends the call then, and the request is booked as abandoned, not as
+    the upstream's timeout."""
+    request_id = f"cf-{uuid.uuid4().hex[:12]}"
+    body = {**_body("stall-only", "Anything."), "stream": stream}
+    sock = _raw_request(hard_server, body, request_id)
+    time.sleep(0.3)
+    sock.close()
+    row = _row(hard_server, request_id)
+    assert row["status"] == 499 and row["error_code"] == "client_disconnected", row
+    assert row["latency_ms"] < 900  # booked when the client left, before the read timeout

@@ -28,7 +28,7 @@ from ..services import Services
 from .departure import ClientDeparture
 from .deps import authenticate
 from .errors import error_response, validation_error_of
-from .sse_response import SSEResponse
+from .sse_response import WATCH_AFTER, SSEResponse
 
 log = logging.getLogger("modelport.api")
 
@@ -139,14 +139,16 @@ class ChatFront:
         state["key"] = key
         request = _validate(data)
         caller = Caller.of(key, state["request_id"])
-        if services.chat.served_locally(request.model):
-            # The embedded engine's prefill, or a whole non-stream answer, can take seconds:
-            # stop making it if the client leaves. (An upstream's answer costs us a pending
-            # call only, and a watcher per proxied request is a measurable share of its CPU.)
-            watch.append(ClientDeparture(receive))
+        # A client that leaves stops its answer: the embedded engine's prefill or a whole
+        # non-stream answer (seconds of work), or an upstream call (the vendor sees the
+        # connection close; the request is booked as abandoned, not as answered). For an
+        # upstream the watcher starts WATCH_AFTER in: most proxied answers are over by then,
+        # and a watcher per request was a measurable share of their CPU.
+        local = services.chat.served_locally(request.model)
+        watch.append(ClientDeparture(receive, after=0.0 if local else WATCH_AFTER))
         if request.stream:
             stream = await services.chat.open_stream(request, caller)
-            return SSEResponse(stream, departure=watch[0] if watch else None)
+            return SSEResponse(stream, departure=watch[0])
         return _JSONBody(await services.chat.complete_json(request, caller))
 
 
