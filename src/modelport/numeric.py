@@ -1,37 +1,35 @@
-"""numpy, loaded on first use rather than at import.
+"""numpy, imported by the first attribute read rather than at import.
 
 Only knowledge bases and embeddings compute with it, yet their modules are imported by every
 server start; numpy's own import was ~0.3 s of a ~2.3 s start to the first answer on a slow
-host. This is the lazy-import recipe of the `importlib` docs: the module object is in place at
-once and runs numpy's import when an attribute is first read. Type checkers see plain numpy.
+host. `np` here stands in for the module: the first attribute read imports numpy through the
+import system (whose per-module lock makes a first use from several threads safe, unlike
+importlib's LazyLoader on Python 3.11) and copies its namespace in, so later reads are plain
+lookups. `sys.modules` is left alone. Type checkers see plain numpy.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import importlib
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["np"]
 
 
-def _lazy(name: str) -> ModuleType:
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
+class _OnFirstUse:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        # Only reached for what the instance does not hold yet: everything before the first
+        # import, and afterwards what numpy makes on demand (its lazily loaded submodules).
+        module: ModuleType = importlib.import_module(self._name)
+        self.__dict__.update(module.__dict__)
+        return getattr(module, attribute)
 
 
 if TYPE_CHECKING:
     import numpy as np
 else:
-    np = _lazy("numpy")
+    np = _OnFirstUse("numpy")
