@@ -57,6 +57,15 @@ def _raw_request(server: RunningServer, body: dict[str, Any], request_id: str) -
     return sock
 
 
+def _leave_after(server: RunningServer, body: dict[str, Any], seconds: float) -> str:
+    """Send `body`, close the connection `seconds` later; the request's id."""
+    request_id = f"cf-{uuid.uuid4().hex[:12]}"
+    sock = _raw_request(server, body, request_id)
+    time.sleep(seconds)
+    sock.close()
+    return request_id
+
+
 def test_leaving_before_the_first_token(hard_server: RunningServer) -> None:
     request_id = f"cf-{uuid.uuid4().hex[:12]}"
     sock = _raw_request(hard_server, _body(LOCAL_MODEL, "Write a long story.", **LONG), request_id)
@@ -167,11 +176,8 @@ def test_leaving_during_a_long_prefill_stops_it(hard_server: RunningServer) -> N
     """Before the stream has started there is no response to notice the client by: the
     request is still being answered, and leaving cancels that (the prompt here takes several
     seconds to prefill; the engine is idle long before)."""
-    request_id = f"cf-{uuid.uuid4().hex[:12]}"
     body = _body(LOCAL_MODEL, "tell me more " * 500, max_tokens=200, logit_bias={"2": -100})
-    sock = _raw_request(hard_server, body, request_id)
-    time.sleep(0.3)
-    sock.close()
+    request_id = _leave_after(hard_server, body, 0.3)
     assert _idle(hard_server, within=4.0), "the prefill went on for nobody"
     row = _row(hard_server, request_id)
     assert row["status"] == 499 and row["error_code"] == "client_disconnected"
@@ -179,12 +185,9 @@ def test_leaving_during_a_long_prefill_stops_it(hard_server: RunningServer) -> N
 
 
 def test_leaving_a_non_stream_answer_stops_it(hard_server: RunningServer) -> None:
-    request_id = f"cf-{uuid.uuid4().hex[:12]}"
     body = {**_body(LOCAL_MODEL, "Write a long story."), "stream": False}
     body.update(max_tokens=1000, logit_bias={"2": -100})  # some 14 s of decoding here
-    sock = _raw_request(hard_server, body, request_id)
-    time.sleep(0.5)
-    sock.close()
+    request_id = _leave_after(hard_server, body, 0.5)
     assert _idle(hard_server, within=4.0), "the answer went on being made for nobody"
     row = _row(hard_server, request_id)
     assert row["status"] == 499 and row["error_code"] == "client_disconnected"
@@ -197,11 +200,8 @@ def test_leaving_while_an_upstream_is_silent_stops_the_call(
     """The upstream says nothing (its channel would give up after 1 s with a 504): a client
     that leaves at 0.3 s ends the call then, and the request is booked as abandoned, not as
     the upstream's timeout."""
-    request_id = f"cf-{uuid.uuid4().hex[:12]}"
     body = {**_body("stall-only", "Anything."), "stream": stream}
-    sock = _raw_request(hard_server, body, request_id)
-    time.sleep(0.3)
-    sock.close()
+    request_id = _leave_after(hard_server, body, 0.3)
     row = _row(hard_server, request_id)
     assert row["status"] == 499 and row["error_code"] == "client_disconnected", row
     assert row["latency_ms"] < 900  # booked when the client left, before the read timeout

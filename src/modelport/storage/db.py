@@ -61,6 +61,7 @@ class Database:
         if self.is_sqlite:
             _ensure_parent_dir(self.url)
             connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_MS / 1000
+        self._connect_args = connect_args
         self.engine: AsyncEngine = create_async_engine(
             self.url, echo=echo, pool_pre_ping=not self.is_sqlite, connect_args=connect_args
         )
@@ -71,8 +72,7 @@ class Database:
         )
         # Single statements on the hot path skip BEGIN/COMMIT round trips.
         self.autocommit: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._batch_engine: Engine | None = None  # SQLite: see `write_batch`
-        self._batch_thread: ThreadPoolExecutor | None = None
+        self._batch: tuple[Engine, ThreadPoolExecutor] | None = None  # SQLite: `write_batch`
 
     @property
     def is_sqlite(self) -> bool:
@@ -98,26 +98,25 @@ class Database:
         if not self.is_sqlite:
             async with self.engine.begin() as conn:
                 return await conn.run_sync(work)
-        if self._batch_engine is None or self._batch_thread is None:
-            self._batch_engine = create_engine(
-                self.url.set(drivername="sqlite+pysqlite"),
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            )
-            event.listen(self._batch_engine, "connect", _sqlite_pragmas)
-            self._batch_thread = ThreadPoolExecutor(1, thread_name_prefix="modelport-db-batch")
-        engine = self._batch_engine
+        if self._batch is None:
+            sync_url = self.url.set(drivername="sqlite+pysqlite")
+            batch_engine = create_engine(sync_url, connect_args=self._connect_args)
+            event.listen(batch_engine, "connect", _sqlite_pragmas)
+            writer = ThreadPoolExecutor(1, thread_name_prefix="modelport-db-batch")
+            self._batch = batch_engine, writer
+        engine, thread = self._batch
 
         def run() -> T:
             with engine.begin() as conn:
                 return work(conn)
 
-        return await asyncio.get_running_loop().run_in_executor(self._batch_thread, run)
+        return await asyncio.get_running_loop().run_in_executor(thread, run)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self._batch_engine is not None and self._batch_thread is not None:
-            engine, thread = self._batch_engine, self._batch_thread
-            self._batch_engine = self._batch_thread = None
+        if self._batch is not None:
+            engine, thread = self._batch
+            self._batch = None
             await asyncio.get_running_loop().run_in_executor(thread, engine.dispose)
             thread.shutdown(wait=True)
 
