@@ -60,6 +60,9 @@ def _multiprocess_metrics_dir() -> str | None:
     return path
 
 
+KEEP_ALIVE_SECONDS = 75  # nginx's default for idle client connections
+
+
 def _run_uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
     import uvicorn
 
@@ -73,6 +76,11 @@ def _run_uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=5,
+        # Longer than clients keep idle pooled connections (httpx, hence the OpenAI SDK: 5 s,
+        # uvicorn's own default too): the client drops an idle connection first, instead of
+        # both closing and reusing it at the same moment ("Server disconnected without
+        # sending a response" on the next request).
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         access_log=False,  # the app writes its own access lines, as JSON with the request id
     )
 
