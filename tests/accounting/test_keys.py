@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, event, select
@@ -155,23 +158,94 @@ async def test_cache_setting_does_not_change_answers(db: Database, ttl: float) -
             assert found is not None and found.id == record.id
 
 
+class _Statements:
+    """The SQL statements `db` runs while in use."""
+
+    def __init__(self, db: Database) -> None:
+        self._engine = db.engine.sync_engine
+        self.seen: list[str] = []
+
+    def _count(self, _conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        self.seen.append(sql)
+
+    def __enter__(self) -> list[str]:
+        event.listen(self._engine, "before_cursor_execute", self._count)
+        return self.seen
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._count)
+
+
 async def test_authenticate_costs_one_statement_then_none_while_cached(db: Database) -> None:
     store = KeyStore(db, cache_ttl=60)
     raw, _ = await store.create("hot", "alice")
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
-        statements.append(sql)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with _Statements(db) as statements:
         assert await store.authenticate(raw) is not None
         assert len(statements) == 1 and statements[0].lstrip().upper().startswith("UPDATE")
         for _ in range(5):
             assert await store.authenticate(raw) is not None
         assert len(statements) == 1
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_concurrent_misses_share_one_lookup(db: Database) -> None:
+    """A hot key's entry expiring under load costs one database write, not one per request."""
+    raw, record = await KeyStore(db).create("hot", "alice")
+    store = KeyStore(db, cache_ttl=60)
+    with _Statements(db) as statements:
+        found = await asyncio.gather(*(store.authenticate(raw) for _ in range(8)))
+        assert [f.id if f else None for f in found] == [record.id] * 8
+        assert len(statements) == 1
+        assert await store.authenticate(raw) is not None and len(statements) == 1  # cached
+
+
+async def test_a_waiter_that_leaves_does_not_fail_the_shared_lookup(db: Database) -> None:
+    raw, record = await KeyStore(db).create("hot", "alice")
+    store = KeyStore(db, cache_ttl=60)
+    leaving = asyncio.create_task(store.authenticate(raw))
+    staying = asyncio.create_task(store.authenticate(raw))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    found = await staying
+    assert found is not None and found.id == record.id
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+
+
+class _HeldLookups:
+    """`db.autocommit`, except that a statement, once run and its connection given back,
+    waits for `release` before its answer reaches the caller: a window for another write."""
+
+    def __init__(self, db: Database) -> None:
+        self._engine = db.autocommit
+        self.ran = asyncio.Event()
+        self.release = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[Any]:
+        async with self._engine.connect() as conn:
+            yield conn
+        self.ran.set()
+        await self.release.wait()
+
+
+async def test_a_change_during_a_lookup_is_not_cached_over(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look-up read the key just before an update landed: it answers with what it read,
+    but leaves no cache entry that would hide the update for a whole TTL."""
+    raw, record = await KeyStore(db).create("hot", "alice")
+    store = KeyStore(db, cache_ttl=60)
+    held = _HeldLookups(db)
+    monkeypatch.setattr(db, "autocommit", held)
+    pending = asyncio.create_task(store.authenticate(raw))
+    await held.ran.wait()
+    monkeypatch.undo()  # the update, and reads after it, go straight to the database
+    assert await store.update(record.id, {"rpm": 7}) is not None
+    held.release.set()
+    found = await pending
+    assert found is not None and found.rpm is None  # as read before the update
+    read_again = await store.authenticate(raw)
+    assert read_again is not None and read_again.rpm == 7
 
 
 async def test_create_gives_up_when_the_store_keeps_refusing(db: Database) -> None:

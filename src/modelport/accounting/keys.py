@@ -6,6 +6,7 @@ brute-force, and the lookup stays one indexed equality match.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import dataclasses
 import hashlib
@@ -164,7 +165,10 @@ class KeyStore:
 
     `authenticate` is on every request's path, so successful look-ups are cached in-process
     for `cache_ttl` seconds. Revoking through this store drops the entry at once; a revocation
-    made by another process (or replica) takes effect within `cache_ttl`.
+    made by another process (or replica) takes effect within `cache_ttl`. Concurrent misses
+    for one key share one look-up: when a hot key's entry expires, the requests in flight
+    make one database write, not one each (on SQLite, each would queue for the write lock and
+    open a pooled connection of its own).
     """
 
     def __init__(
@@ -180,6 +184,8 @@ class KeyStore:
         self._cache_size = cache_size
         self._clock = clock
         self._cache: dict[str, tuple[float, KeyRecord]] = {}  # key hash → (deadline, record)
+        self._lookups: dict[str, asyncio.Task[KeyRecord | None]] = {}  # key hash → in flight
+        self._changes = 0  # revocations and updates so far: a look-up that saw one is stale
 
     async def create(
         self,
@@ -245,6 +251,16 @@ class KeyStore:
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > self._clock():
             return cached[1] if cached[1].is_active(now) else None
+        lookup = self._lookups.get(digest)
+        if lookup is None:
+            lookup = asyncio.get_running_loop().create_task(self._look_up(digest, now))
+            self._lookups[digest] = lookup
+            lookup.add_done_callback(lambda _: self._lookups.pop(digest, None))
+        # Shielded: a waiter whose client leaves must not cancel the others' look-up.
+        return await asyncio.shield(lookup)
+
+    async def _look_up(self, digest: str, now: datetime) -> KeyRecord | None:
+        changes = self._changes
         # One round trip: find the live key and stamp its last use in the same statement.
         # Misses of the cache are rare (once per key per TTL), so the write is cheap.
         stmt = (
@@ -263,7 +279,8 @@ class KeyStore:
             self._cache.pop(digest, None)
             return None
         record = KeyRecord.from_row(row)
-        self._remember(digest, record)
+        if changes == self._changes:  # no revocation or update raced this read
+            self._remember(digest, record)
         return record
 
     async def list(self, owner: str | None = None) -> builtins.list[KeyRecord]:
@@ -292,6 +309,7 @@ class KeyStore:
             digest = (await conn.execute(stmt)).scalar_one_or_none()
         if digest is None:
             return False
+        self._changes += 1
         self._cache.pop(digest, None)
         return True
 
@@ -324,6 +342,7 @@ class KeyStore:
         return None if row is None else (raw, KeyRecord.from_row(row))
 
     def _forget(self, key_id: str) -> None:
+        self._changes += 1
         for digest, (_, record) in list(self._cache.items()):
             if record.id == key_id:
                 self._cache.pop(digest, None)
