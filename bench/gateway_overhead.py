@@ -12,6 +12,9 @@ Printed (issue 4's targets in brackets):
 
 modelport runs twice: as shipped (keys, quotas, a ledger row per request) and with
 `accounting: false`, which isolates what the gateway itself (routing, conversion, SSE) costs.
+A third process, the same pass-through as a bare ASGI app on uvicorn with modelport's server
+settings, is measured in the same rounds: the share of the ratio that the server stack
+(uvicorn, ASGI) accounts for, and so what is left to modelport's own work.
 
 Usage: python bench/gateway_overhead.py [--requests 400] [--concurrency 8]
 """
@@ -28,6 +31,7 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +83,37 @@ PROXY = textwrap.dedent(
     app.on_cleanup.append(stop)
     uvloop.install()
     web.run_app(app, host="127.0.0.1", port={port}, access_log=None, print=None)
+    """
+)
+
+# The pass-through again, as a bare ASGI app served the way `modelport serve` serves modelport.
+ASGI_PASS_THROUGH = textwrap.dedent(
+    """
+    import aiohttp, uvicorn
+    UPSTREAM = "{upstream}"
+    HEADERS = {{"Authorization": "Bearer {key}", "Content-Type": "application/json"}}
+    session = None
+
+    async def app(scope, receive, send):
+        global session
+        if session is None:
+            session = aiohttp.ClientSession()
+        parts = []
+        while True:
+            message = await receive()
+            parts.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        async with session.post(UPSTREAM, data=b"".join(parts), headers=HEADERS) as up:
+            kind = up.headers["Content-Type"].encode()
+            await send({{"type": "http.response.start", "status": up.status,
+                         "headers": [(b"content-type", kind)]}})
+            async for chunk in up.content.iter_any():
+                await send({{"type": "http.response.body", "body": chunk, "more_body": True}})
+            await send({{"type": "http.response.body", "body": b""}})
+
+    uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", loop="uvloop",
+                http="httptools", lifespan="off", access_log=False, proxy_headers=False)
     """
 )
 
@@ -217,7 +252,7 @@ def main() -> None:
     args = parser.parse_args()
     n, c = args.requests, args.concurrency
 
-    up_port, proxy_port = free_port(), free_port()
+    up_port, proxy_port, floor_port = free_port(), free_port(), free_port()
     upstream = f"http://127.0.0.1:{up_port}/v1"
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -227,12 +262,18 @@ def main() -> None:
                     [sys.executable, "-c", UPSTREAM.format(root=str(ROOT), port=up_port)]
                 )
             )
-            proxy_src = PROXY.format(
-                upstream=upstream + "/chat/completions", key=UPSTREAM_KEY, port=proxy_port
+            chat_url = upstream + "/chat/completions"
+            for template, port in ((PROXY, proxy_port), (ASGI_PASS_THROUGH, floor_port)):
+                source = template.format(upstream=chat_url, key=UPSTREAM_KEY, port=port)
+                procs.append(subprocess.Popen([sys.executable, "-c", source]))
+            for port in (up_port, proxy_port, floor_port):
+                wait_http(f"http://127.0.0.1:{port}/")
+            baselines = Baselines(
+                (f"http://127.0.0.1:{proxy_port}/v1/chat/completions", UPSTREAM_KEY),
+                procs[1].pid,
+                (f"http://127.0.0.1:{floor_port}/v1/chat/completions", UPSTREAM_KEY),
+                procs[2].pid,
             )
-            procs.append(subprocess.Popen([sys.executable, "-c", proxy_src]))
-            wait_http(f"http://127.0.0.1:{up_port}/")
-            wait_http(f"http://127.0.0.1:{proxy_port}/")
             for accounting in (True, False):
                 data_dir = Path(tmp) / f"accounting-{accounting}"
                 data_dir.mkdir()
@@ -240,16 +281,9 @@ def main() -> None:
                 procs.append(mp)
                 admin = (data_dir / "admin_key").read_text().strip()
                 print(f"\n== modelport, accounting {'on' if accounting else 'off'} ==")
+                gateway = (mp_url + "/v1/chat/completions", admin)
                 report(
-                    n,
-                    c,
-                    args.rounds,
-                    args.latency_requests,
-                    upstream,
-                    proxy_port,
-                    procs,
-                    mp_url,
-                    admin,
+                    n, c, args.rounds, args.latency_requests, upstream, baselines, gateway, mp.pid
                 )
                 print(f"startup to first answer (no local model): {startup:.2f} s   [≤ 2 s]")
                 mp.terminate()
@@ -261,31 +295,45 @@ def main() -> None:
                 proc.wait(timeout=20)
 
 
+@dataclass(frozen=True)
+class Baselines:
+    """The aiohttp proxy (the issue's baseline) and the same pass-through on uvicorn."""
+
+    proxy: tuple[str, str]  # (URL, key)
+    proxy_pid: int
+    asgi: tuple[str, str]
+    asgi_pid: int
+
+
 def report(
     n: int,
     c: int,
     rounds: int,
     latency_n: int,
     upstream: str,
-    proxy_port: int,
-    procs: list[subprocess.Popen[bytes]],
-    mp_url: str,
-    admin: str,
+    baselines: Baselines,
+    gateway: tuple[str, str],
+    mp_pid: int,
 ) -> None:
     direct = (upstream + "/chat/completions", UPSTREAM_KEY)
-    proxy = (f"http://127.0.0.1:{proxy_port}/v1/chat/completions", UPSTREAM_KEY)
-    gateway = (mp_url + "/v1/chat/completions", admin)
-    proxy_pid, mp_pid = procs[1].pid, procs[-1].pid
+    proxy, asgi = baselines.proxy, baselines.asgi
+    per_round = n // rounds
     print(f"{n} requests per case in {rounds} alternating rounds, concurrency {c}")
     for stream in (False, True):
         label = "20-chunk stream" if stream else "non-stream     "
-        for url, key in (proxy, gateway):  # warm both
+        for url, key in (proxy, asgi, gateway):  # warm all three
             asyncio.run(load(url, key, stream, 50, c))
         base: list[float] = []
+        floor: list[float] = []
         ours: list[float] = []
-        for _ in range(rounds):  # alternate, so both see the same background load
-            base.append(measure_cpu(proxy_pid, load(*proxy, stream, n // rounds, c), n // rounds))
-            ours.append(measure_cpu(mp_pid, load(*gateway, stream, n // rounds, c), n // rounds))
+        for _ in range(rounds):  # alternate, so all see the same background load
+            base.append(
+                measure_cpu(baselines.proxy_pid, load(*proxy, stream, per_round, c), per_round)
+            )
+            floor.append(
+                measure_cpu(baselines.asgi_pid, load(*asgi, stream, per_round, c), per_round)
+            )
+            ours.append(measure_cpu(mp_pid, load(*gateway, stream, per_round, c), per_round))
         # A round that a neighbour's burst of work lands on skews a sum; the median of the
         # paired rounds' ratios does not care which side it hit.
         paired = statistics.median(o / b for o, b in zip(ours, base, strict=True))
@@ -294,6 +342,12 @@ def report(
             f"CPU/request {label}: modelport {mean_ours * 1000:.2f} ms, aiohttp proxy "
             f"{mean_base * 1000:.2f} ms → {mean_ours / mean_base:.2f}× overall, "
             f"{paired:.2f}× median of {rounds} paired rounds   [≤ 1.5×]"
+        )
+        mean_floor = statistics.fmean(floor)
+        print(
+            f"    the same pass-through as bare ASGI on uvicorn: {mean_floor * 1000:.2f} ms → "
+            f"{mean_floor / mean_base:.2f}× (so modelport's own work: "
+            f"{(mean_ours - mean_floor) / mean_base:.2f}× of the proxy)"
         )
     for stream in (False, True):
         label = "stream    " if stream else "non-stream"
