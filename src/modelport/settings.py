@@ -218,7 +218,8 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     bootstrap_admin_key: bool = True
     accounting: bool = True  # false: no gate, no ledger (only to measure what accounting costs)
-    # Usage rows are written in batches this often (a crash loses at most this much usage).
+    # Usage rows are written in batches this often; until then each is in the ledger journal
+    # (a crash loses none), and other replicas see it this much later.
     ledger_flush_seconds: float = Field(default=0.5, gt=0, le=10)
     log_json: bool = True  # structured JSON log lines with the request id
     # When set, GET /metrics wants `Authorization: Bearer <token>` (Prometheus' `authorization`
