@@ -95,7 +95,7 @@ async def build_services(settings: Settings) -> Services:
             announce_bootstrap_key(raw, settings.data_dir / "admin_key")
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=64)
     http = httpx.AsyncClient(limits=limits, verify=client_tls_context())
-    upstream = upstream_client()  # the vendor adapters' own client: httpx API, aiohttp inside
+    upstream = upstream_client()  # the vendor adapters' own client: httpx's API on http1
     providers = ProviderRegistry(ProviderDeps(settings=settings, http=upstream), owns_http=True)
     catalogue = Catalogue(settings.models)
     for model in catalogue.models():

@@ -24,9 +24,9 @@ from modelport.settings import ChannelConfig
 from .helpers import WEATHER_TOOL, chat
 
 
-@pytest.fixture(params=["httpx", "aiohttp"])
+@pytest.fixture(params=["httpx", "http1"])
 async def provider(request: Any, deps: ProviderDeps) -> AsyncIterator[OpenAICompatProvider]:
-    """Both HTTP clients: the adapters' plain httpx one and the server's aiohttp one."""
+    """Both HTTP clients: the adapters' plain httpx one and the server's own (`http1`)."""
     if request.param == "httpx":
         yield OpenAICompatProvider(deps)
         return

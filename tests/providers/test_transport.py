@@ -1,4 +1,4 @@
-"""The aiohttp-backed httpx transport the server's adapters use, against the fake OpenAI API."""
+"""The server's upstream client (httpx's API on `providers.http1`) against the fake OpenAI API."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ async def test_a_stream_gone_silent_ends_at_the_read_timeout(
     provider: OpenAICompatProvider, openai_url: str, path: str
 ) -> None:
     """The head arrives, then nothing (the fake stalls 3 s): the read timeout still holds
-    while the body is read, though aiohttp's per-read timer is off for streams."""
+    while the body is read: one timer covers the head and every read after it."""
     quick = channel(openai_url, read_timeout=0.3)
     read = provider.relay if path == "relay" else provider.stream
     started = time.perf_counter()

@@ -164,7 +164,7 @@ async def post_json(
 ) -> Any:
     content, all_headers, timeout = encode(body), _json_headers(headers), timeout_for(channel)
     try:
-        if isinstance(http, UpstreamClient):  # the server's client: aiohttp without httpx
+        if isinstance(http, UpstreamClient):  # the server's client, without httpx's objects
             raw = await http.direct.post(url, content, all_headers, timeout)
             status, received = raw.status, await http.direct.read(raw)
             if status != 200:
@@ -219,9 +219,9 @@ async def open_byte_stream(
                 response = await http.direct.post(url, content, all_headers, timeout, watch=watch)
                 try:
                     if response.status != 200:
-                        error_body = await http.direct.read(response, watch)
+                        error_body = await response.read()
                         raise on_error(response.status, error_body, response.headers)
-                    yield iter_blocks(response, watch)
+                    yield iter_blocks(response)
                 finally:
                     response.release()
             finally:
