@@ -152,6 +152,22 @@ async def test_keep_alive_reuses_one_connection() -> None:
     assert script.connections == 1 and len(script.requests) == 5
 
 
+async def test_idle_connections_the_server_closes_leave_the_pool() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await script.request(reader)
+        writer.write(answer(b"once"))  # keep-alive by HTTP/1.1's default...
+        await writer.drain()  # ...but the connection is closed right after
+
+    async with scripted(handler) as (script, url):
+        pool = Http1Pool(max_idle=2)
+        for _ in range(3):
+            assert await post(pool, url) == (200, b"once")
+            await asyncio.sleep(0.05)  # the close arrives while the connection is idle
+        assert pool.idle_connections == 0
+        await pool.aclose()
+    assert script.connections == 3 and len(script.requests) == 3  # no request met a dead one
+
+
 async def test_a_fresh_connection_closed_unanswered_is_an_error() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await script.request(reader)  # and close without a word

@@ -117,6 +117,8 @@ class _Connection(asyncio.Protocol):
         self.reusable = False
         if self.response is not None:
             self.response.on_lost(exc)
+        else:  # closed while idle (the server's keep-alive ran out): make room
+            self._pool.forget(self)
 
     # httptools' callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -292,6 +294,12 @@ class Http1Pool:
             connection.close()
         self._release_place()
 
+    def forget(self, connection: _Connection) -> None:
+        idle = self._idle.get(connection.origin)
+        if idle and connection in idle:
+            idle.remove(connection)
+            self._idle_count -= 1
+
     async def _acquire(self, seconds: float | None) -> None:
         if self._free > 0 and not self._queue:
             self._free -= 1
@@ -321,6 +329,10 @@ class Http1Pool:
                 waiter.set_result(None)
                 return
         self._free += 1
+
+    @property
+    def idle_connections(self) -> int:
+        return self._idle_count
 
     async def aclose(self) -> None:
         self._closed = True
