@@ -40,16 +40,17 @@ _OWN_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding", b"co
 
 @lru_cache(maxsize=256)
 def split_url(url: str) -> tuple[Origin, bytes, bytes]:
-    """(origin, request target, Host header value) of an absolute http(s) URL."""
+    """(origin, request target, Host header value) of an absolute http(s) URL. A URL that is
+    not one fails as a connection would: the channel is misconfigured, another may work."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise httpx.InvalidURL(f"{url!r}: {exc}") from None
+        raise httpx.ConnectError(f"invalid upstream URL {url!r}: {exc}") from None
     scheme = parts.scheme.lower()
     host = parts.hostname
     if scheme not in ("http", "https") or not host:
-        raise httpx.UnsupportedProtocol(f"not an absolute http(s) URL: {url!r}")
+        raise httpx.ConnectError(f"not an absolute http(s) URL: {url!r}")
     default = 443 if scheme == "https" else 80
     port = port or default
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

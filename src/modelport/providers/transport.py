@@ -87,7 +87,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
     ) -> Http1Response:
         """POST and wait for the response's head; the caller reads it and releases it. With
         `watch`, that timer is the read timeout (head and body), else `timeout.read`."""
-        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+        raw = [(name.encode("ascii"), value.encode()) for name, value in headers.items()]
         if "accept-encoding" not in headers:
             raw.append(_ACCEPT_ENCODING)
         return await self.pool.request("POST", url, raw, content, timeout, watch=watch)
