@@ -88,6 +88,10 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._pool = pool
         self._paused = False
+        # Body bytes of the current network read, appended by the parser itself: httptools
+        # binds `on_body` once, so a list's own `append` spares a Python call per chunk.
+        self.body: list[bytes] = []
+        self.on_body = self.body.append
         self._parser = httptools.HttpResponseParser(self)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -108,7 +112,7 @@ class _Connection(asyncio.Protocol):
             self.close()
             response.on_error(exc)
             return
-        response.on_read()
+        response.on_read(self.body)
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
@@ -130,10 +134,6 @@ class _Connection(asyncio.Protocol):
         if self.response is not None:
             parser = self._parser
             self.response.on_head(parser.get_status_code(), parser.should_keep_alive())
-
-    def on_body(self, body: bytes) -> None:
-        if self.response is not None:
-            self.response.on_body(body)
 
     def on_message_complete(self) -> None:
         if self.response is not None:

@@ -1,10 +1,10 @@
 """One upstream HTTP/1.1 response, as `providers.http1` hands it over: its head, then its
 body one buffer per network read (whatever that read held), decoded when asked for.
 
-The connection feeds it from the parser's callbacks (`on_head`, `on_body`, `on_complete`, then
-`on_read` once per network read, which wakes the reader); the reader awaits `head`, then
-`next_block` until b"" (or `read`), then `release`s it. Waits are bounded by an `IdleTimer`:
-the read timeout is the longest wait for the next bytes, head included.
+The connection feeds it from the parser's callbacks (`on_head`, `on_complete`, then `on_read`
+once per network read with the body bytes it held, which wakes the reader); the reader awaits
+`head`, then `next_block` until b"" (or `read`), then `release`s it. Waits are bounded by an
+`IdleTimer`: the read timeout is the longest wait for the next bytes, head included.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ class Http1Response:
         self._decoder: zlib._Decompress | None = None
         self._watch = watch
         self._owns_watch = owns_watch
-        self._parts: list[bytes] = []  # body bytes parsed from the current network read
         self._blocks: list[bytes] = []  # body bytes not yet taken by the reader
         self._buffered = 0
         self._waiter: asyncio.Future[None] | None = None
@@ -147,20 +146,16 @@ class Http1Response:
         if not keep_alive and self._carrier is not None:
             self._carrier.reusable = False
 
-    def on_body(self, data: bytes) -> None:
-        self._parts.append(data)
-
     def on_complete(self) -> None:
         if self._has_head:  # not the end of an interim answer
             self._complete = True
 
-    def on_read(self) -> None:
-        """A network read was parsed: hand its body bytes to the reader at once."""
+    def on_read(self, parts: list[bytes]) -> None:
+        """A network read was parsed: hand its body bytes (`parts`, emptied) to the reader."""
         self.received = True
-        parts = self._parts
         if parts:
-            self._parts = []
             data = parts[0] if len(parts) == 1 else b"".join(parts)
+            parts.clear()
             if self._decoder is not None:
                 data = self._decompress(data)
             if data:
@@ -185,7 +180,7 @@ class Http1Response:
             return
         if self._has_head and self._until_eof and exc is None:
             self._complete = True  # the body was everything up to the close
-            self.on_read()
+            self.on_read([])
             return
         detail = f"{type(exc).__name__}: {exc}" if exc else "the server closed the connection"
         self.on_error(httpx.RemoteProtocolError(detail))
