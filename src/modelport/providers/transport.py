@@ -33,9 +33,8 @@ class _Body(httpx.AsyncByteStream):
     def __init__(self, response: Http1Response) -> None:
         self._response = response
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while block := await self._response.next_block():
-            yield block
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return iter_blocks(self._response)
 
     async def aclose(self) -> None:
         # Fully read: the connection goes back to the pool; otherwise it is closed.
