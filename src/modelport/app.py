@@ -8,13 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .api import channels, chat, health, models
 from .api.account import router as account_router
 from .api.admin import router as admin_router
-from .api.chat_front import ChatFront
 from .api.console import attach_console
 from .api.edge import EdgeMiddleware
 from .api.embeddings import router as embeddings_router
@@ -30,24 +28,6 @@ from .services import build_services
 from .settings import Settings
 
 MULTIPART_OVERHEAD = 64 * 1024
-
-
-class ModelportApp(FastAPI):
-    """FastAPI, except that POST /v1/chat/completions goes to `chat_front` (behind its own
-    edge layer) before FastAPI's stack: the hot path of every proxied request."""
-
-    chat_front: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.chat_front is not None
-            and scope["type"] == "http"
-            and scope["path"] == ChatFront.path
-            and scope["method"] == "POST"
-        ):
-            await self.chat_front(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
 
 
 GC_YOUNG_THRESHOLD = 20_000
@@ -73,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await services.aclose()
 
-    app = ModelportApp(title="modelport", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="modelport", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_knowledge_errors(app)
     for module in (chat, models, health, channels):
@@ -94,5 +74,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         overrides={"/v1/files": max(upload_limit, settings.max_body_bytes)},
     )
-    app.chat_front = EdgeMiddleware(ChatFront(app), max_bytes=settings.max_body_bytes)
     return app

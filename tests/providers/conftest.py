@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from modelport.providers.base import ProviderDeps
+from modelport.providers.http_client import UpstreamHTTP
 from modelport.settings import Settings
 from tests.fakes.server import serve_asgi
 
@@ -54,5 +54,9 @@ def gemini_url(gemini_app: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def deps() -> AsyncIterator[ProviderDeps]:
-    async with httpx.AsyncClient() as http:
-        yield ProviderDeps(settings=Settings(), http=http)
+    settings = Settings()
+    http = UpstreamHTTP(settings.upstream)
+    try:
+        yield ProviderDeps(settings=settings, http=http)
+    finally:
+        await http.aclose()

@@ -8,6 +8,7 @@ from typing import Any
 
 from modelport.protocol.chat import ChatCompletionRequest
 from modelport.protocol.chat_response import ChatCompletionChunk
+from modelport.providers.stream import StreamEnd, StreamItem
 
 WEATHER_TOOL = {
     "type": "function",
@@ -32,8 +33,22 @@ def chat(text: str, **fields: Any) -> ChatCompletionRequest:
     return ChatCompletionRequest.model_validate(body)
 
 
-async def collect(stream: AsyncIterator[ChatCompletionChunk]) -> list[ChatCompletionChunk]:
-    return [chunk async for chunk in stream]
+async def collect(stream: AsyncIterator[StreamItem]) -> list[ChatCompletionChunk]:
+    """The chunks of a provider stream (its closing `StreamEnd` checked, then left out)."""
+    chunks, _ = await collect_with_end(stream)
+    return chunks
+
+
+async def collect_with_end(
+    stream: AsyncIterator[StreamItem],
+) -> tuple[list[ChatCompletionChunk], StreamEnd]:
+    """The chunks of a provider stream and the `StreamEnd` it must close with (exactly one,
+    last)."""
+    items = [item async for item in stream]
+    assert items and isinstance(items[-1], StreamEnd), items[-1:]
+    chunks = [item for item in items[:-1] if isinstance(item, ChatCompletionChunk)]
+    assert len(chunks) == len(items) - 1, "a StreamEnd before the end"
+    return chunks, items[-1]
 
 
 def streamed_text(chunks: list[ChatCompletionChunk], index: int = 0) -> str:

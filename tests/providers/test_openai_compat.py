@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
 
+from modelport.protocol.chat_response import ChatCompletionChunk
 from modelport.providers.base import ProviderDeps
 from modelport.providers.errors import UpstreamError
-from modelport.providers.openai_compat import OpenAICompatProvider
+from modelport.providers.openai_compat.adapter import OpenAICompatProvider
 from modelport.settings import ChannelConfig
 from tests.fakes.server import free_port
 
@@ -19,6 +19,7 @@ from .helpers import (
     WEATHER_TOOL,
     chat,
     collect,
+    collect_with_end,
     finish_reasons,
     streamed_function_call,
     streamed_text,
@@ -110,12 +111,12 @@ async def test_platform_fields_stay_home(
 async def test_stream_text_with_usage(
     provider: OpenAICompatProvider, channel: ChannelConfig, openai_app: Any
 ) -> None:
-    chunks = await collect(provider.stream(chat("stream me please", stream=True), channel))
+    stream = provider.stream(chat("stream me please", stream=True), channel)
+    chunks, end = await collect_with_end(stream)
     assert streamed_text(chunks) == "Echo: stream me please"
     assert finish_reasons(chunks) == ["stop"]
-    assert chunks[-1].choices == [] and chunks[-1].usage is not None
-    assert chunks[-1].usage.completion_tokens == 4
-    assert all(c.usage is None for c in chunks[:-1])
+    assert end.usage.completion_tokens == 4 and not end.estimated
+    assert all(c.usage is None and c.choices for c in chunks)
     assert last_body(openai_app)["stream_options"] == {"include_usage": True}
 
 
@@ -164,9 +165,9 @@ async def test_max_tokens_and_stop(provider: OpenAICompatProvider, channel: Chan
 
 
 async def test_n_choices_stream(provider: OpenAICompatProvider, channel: ChannelConfig) -> None:
-    chunks = await collect(provider.stream(chat("x y", n=2), channel))
+    chunks, end = await collect_with_end(provider.stream(chat("x y", n=2), channel))
     assert streamed_text(chunks, 0) == streamed_text(chunks, 1) == "Echo: x y"
-    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 6
+    assert end.usage.completion_tokens == 6
 
 
 async def test_auth_failure(provider: OpenAICompatProvider, channel: ChannelConfig) -> None:
@@ -180,7 +181,8 @@ async def test_auth_failure(provider: OpenAICompatProvider, channel: ChannelConf
 
 @pytest.mark.parametrize(
     ("fault", "status", "retryable"),
-    [("429", 429, True), ("500", 502, True), ("503", 502, True), ("garbage", 502, True)],
+    # an unreadable answer is not retried: the upstream ran (and billed) the request
+    [("429", 429, True), ("500", 502, True), ("503", 502, True), ("garbage", 502, False)],
 )
 async def test_upstream_failures(
     provider: OpenAICompatProvider,
@@ -197,8 +199,7 @@ async def test_upstream_failures(
     with pytest.raises(UpstreamError) as streamed:
         await collect(provider.stream(chat(f"FAULT:{fault}", stream=True), channel))
     assert streamed.value.status == status
-    # garbage arrives after the role chunk in a stream: too late to retry
-    assert streamed.value.retryable is (retryable and fault != "garbage")
+    assert streamed.value.retryable is retryable
 
 
 async def test_bad_request_is_not_retryable(
@@ -227,7 +228,8 @@ async def test_reset_and_unreachable(
 ) -> None:
     with pytest.raises(UpstreamError) as reset:
         await provider.complete(chat("FAULT:reset"), channel)
-    assert reset.value.retryable and reset.value.status == 502
+    # the request was written before the connection dropped: never sent again
+    assert not reset.value.retryable and reset.value.status == 502
     gone = channel.model_copy(
         update={"base_url": f"http://127.0.0.1:{free_port()}/v1", "connect_timeout": 1}
     )
@@ -240,8 +242,9 @@ async def test_abandoned_stream_closes_the_upstream(
     provider: OpenAICompatProvider, channel: ChannelConfig, openai_app: Any
 ) -> None:
     stream = provider.stream(chat("FAULT:slow"), channel)
-    assert isinstance(stream, AsyncGenerator)
-    assert streamed_text([await anext(stream), await anext(stream)]) == ".."
+    first, second = await anext(stream), await anext(stream)
+    assert isinstance(first, ChatCompletionChunk) and isinstance(second, ChatCompletionChunk)
+    assert streamed_text([first, second]) == ".."
     await stream.aclose()  # what the chat service does when its client disconnects
     for _ in range(200):
         if openai_app.state.abandoned:

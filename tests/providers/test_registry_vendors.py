@@ -7,7 +7,7 @@ import pytest
 from modelport.providers.anthropic import AnthropicProvider
 from modelport.providers.base import Provider, ProviderDeps
 from modelport.providers.gemini import GeminiProvider
-from modelport.providers.openai_compat import OpenAICompatProvider
+from modelport.providers.openai_compat.adapter import OpenAICompatProvider
 from modelport.providers.registry import ProviderRegistry
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from modelport.providers.base import ProviderDeps
 from modelport.providers.errors import UpstreamError
-from modelport.providers.openai_compat import OpenAICompatProvider
+from modelport.providers.openai_compat.adapter import OpenAICompatProvider
 from modelport.providers.transport import upstream_client
 from modelport.settings import ChannelConfig, Settings
 from tests.fakes.server import free_port

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletion
 from ..protocol.errors import ErrorResponse
 from .deps import ServicesAndKeyDep, caller_of
-from .sse_response import SSEResponse
+from .departure import ClientDeparture
+from .sse_response import WATCH_AFTER, SSEResponse
 
 router = APIRouter()
 
@@ -23,7 +26,9 @@ router = APIRouter()
         404: {"model": ErrorResponse},
         413: {"model": ErrorResponse},
         429: {"model": ErrorResponse},
+        502: {"model": ErrorResponse},
         503: {"model": ErrorResponse},
+        504: {"model": ErrorResponse},
     },
 )
 async def create_chat_completion(
@@ -31,6 +36,24 @@ async def create_chat_completion(
 ) -> Response:
     services, key = auth
     caller = caller_of(request, key)
-    if body.stream:
-        return SSEResponse(await services.chat.open_stream(body, caller))
-    return Response(await services.chat.complete_json(body, caller), media_type="application/json")
+    # A client that leaves stops its answer: the embedded engine's prefill or a whole
+    # non-stream answer (seconds of work), or an upstream call (the vendor sees the connection
+    # close; the request is booked as abandoned, not as answered). For an upstream the watcher
+    # starts WATCH_AFTER in: most proxied answers are over by then.
+    after = 0.0 if services.chat.served_locally(body.model) else WATCH_AFTER
+    departure = ClientDeparture(request.receive, after=after)
+    try:
+        if body.stream:
+            stream = await services.chat.open_stream(body, caller)
+            return SSEResponse(stream, departure=departure)  # it watches on, then stops
+        answer = await services.chat.complete(body, caller)
+    except asyncio.CancelledError:
+        if not departure.absorb():
+            raise
+        departure.stop()
+        return Response(status_code=499)  # nobody reads it; the service booked the request
+    except BaseException:
+        departure.stop()
+        raise
+    departure.stop()
+    return Response(answer.model_dump_json(), media_type="application/json")

@@ -132,8 +132,6 @@ class EdgeMiddleware:
                 except _BodyTooLarge:
                     await self._reject(edge_send, max_bytes)
         finally:
-            if status == 500 and scope.get("state", {}).get("client_left"):
-                status = 499  # nothing was sent: the client left before its answer
             self._done(scope, status, time.perf_counter() - started, ttft)
             request_id_var.reset(token)
 
@@ -156,7 +154,7 @@ class EdgeMiddleware:
     def _done(scope: Scope, status: int, seconds: float, ttft: float | None) -> None:
         route = _route(scope)
         app = scope.get("app")
-        services = getattr(getattr(app, "state", None), "services", None)
+        services = getattr(getattr(app, "state", None), "services", None)  # once started
         metrics = getattr(services, "metrics", None)
         if isinstance(metrics, Metrics) and route != "/metrics":
             metrics.observe_request(scope["method"], route, status, seconds, ttft)

@@ -14,8 +14,8 @@ router = APIRouter()
 @router.get("/health")
 async def health(services: ServicesDep) -> dict[str, Any]:
     engines = [
-        {"model": e.model.path, "active": e.scheduler.active, "queued": e.scheduler.queued}
-        for e in services.local_engines()
+        {"model": load.model_path, "active": load.active, "queued": load.queued}
+        for load in services.engine_loads()
     ]
     return {
         "status": "ok",

@@ -19,11 +19,8 @@ from .deps import ServicesDep
 from .errors import error_response
 
 
-def get_knowledge(services: ServicesDep) -> KnowledgeService:
-    knowledge: KnowledgeService | None = getattr(services, "knowledge", None)
-    if knowledge is None:
-        raise APIError(503, "Knowledge bases are not enabled.", type="server_error")
-    return knowledge
+async def get_knowledge(services: ServicesDep) -> KnowledgeService:
+    return services.knowledge
 
 
 KnowledgeDep = Annotated[KnowledgeService, Depends(get_knowledge)]

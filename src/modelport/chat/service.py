@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from ..accounting.booking import book_usage
 from ..accounting.gate import Gate
@@ -14,59 +14,24 @@ from ..accounting.keys import KeyRecord
 from ..accounting.usage import UsageEntry, UsageLedger
 from ..observability.metrics import Metrics, channel_label
 from ..protocol.chat import ChatCompletionRequest
-from ..protocol.chat_response import ChatCompletion, ChatCompletionChunk, Usage, completion_id
+from ..protocol.chat_response import ChatCompletion, Usage, completion_id
 from ..protocol.errors import APIError
-from ..providers.base import Provider
-from ..providers.openai_relay import RelayChunk, RelayCompletion, RelayProvider
 from ..providers.registry import ProviderRegistry
+from ..providers.stream import StreamEnd, StreamItem, estimate_tokens, prompt_chars
 from ..routing.catalogue import Catalogue
 from ..routing.retry import Attempts
 from ..routing.router import ChannelRouter, Route
 from ..routing.timeouts import WatchedStream, close_quietly, first_chunk
 from ..settings import ChannelConfig, ModelConfig
 from .augment import Augmentation, Augmenter
-from .metering import MeteredStream, prompt_chars
-from .relay import RelayStream
-from .sse import json_bytes
 from .stream import ChatStream
-
-
-@dataclass(frozen=True)
-class _ModelStart:
-    """An opened stream on some channel: the rest of it, and its first chunk (None if empty)."""
-
-    source: AsyncIterator[ChatCompletionChunk]
-    first: ChatCompletionChunk | None
-
-
-@dataclass(frozen=True)
-class _RelayStart:
-    """The same for a relayed channel: batches of the upstream's own chunks."""
-
-    source: AsyncIterator[list[RelayChunk]]
-    first: list[RelayChunk] | None
 
 
 @dataclass
 class _Abandoned:
-    """What a stream that was being opened when its client left had produced (if it knows)."""
+    """What a stream that was being opened when its client left had produced (if known)."""
 
-    usage: Usage | None = None
-
-
-_RELAYING: dict[type, bool] = {}  # provider class → is a RelayProvider (a protocol check
-# walks every member; once per class is enough)
-
-
-def _relay_of(provider: Provider, allowed: bool) -> RelayProvider | None:
-    """The provider's relay side, when it has one and the answer needs no extension fields
-    (knowledge-base cites, search sources ride on our own chunk types)."""
-    if not allowed:
-        return None
-    relaying = _RELAYING.get(type(provider))
-    if relaying is None:
-        relaying = _RELAYING[type(provider)] = isinstance(provider, RelayProvider)
-    return cast(RelayProvider, provider) if relaying else None
+    end: StreamEnd | None = None
 
 
 @dataclass(frozen=True)
@@ -100,16 +65,19 @@ class ChatService:
         catalogue: Catalogue,
         providers: ProviderRegistry,
         ledger: UsageLedger,
+        *,
         router: ChannelRouter | None = None,
         augmenters: list[Augmenter] | None = None,
+        gate: Gate | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.providers = providers
         self.ledger = ledger
         self.router = router or ChannelRouter()
-        self.augmenters = list(augmenters or [])
-        self.gate: Gate | None = None  # quotas, allow-lists, rate limits (see build_services)
-        self.metrics: Metrics | None = None
+        self.augmenters = list(augmenters or [])  # knowledge bases before web search
+        self.gate = gate  # quotas, allow-lists, rate limits; None: accounting is off
+        self.metrics = metrics
 
     def served_locally(self, model_name: str) -> bool:
         """Whether the embedded engine may answer (False for an unknown model)."""
@@ -142,46 +110,14 @@ class ChatService:
         return _Booking(caller, model, started, stream, augmented.searches), augmented
 
     async def complete(self, request: ChatCompletionRequest, caller: Caller) -> ChatCompletion:
-        answer, model, fields = await self._answer(request, caller, relay=False)
-        assert isinstance(answer, ChatCompletion)
-        return self._finish(answer, model, fields)
-
-    async def complete_json(self, request: ChatCompletionRequest, caller: Caller) -> bytes:
-        """`complete`, as the JSON body the client gets. A relayed channel's answer is the
-        upstream's own object with our `id` and model name (no pydantic round trip)."""
-        answer, model, fields = await self._answer(request, caller, relay=True)
-        if isinstance(answer, RelayCompletion):
-            answer.data["id"] = completion_id()
-            answer.data["model"] = model.name
-            return json_bytes(answer.data)
-        return self._finish(answer, model, fields).model_dump_json().encode()
-
-    @staticmethod
-    def _finish(
-        response: ChatCompletion, model: ModelConfig, fields: dict[str, Any]
-    ) -> ChatCompletion:
-        response.id = completion_id()
-        response.model = model.name
-        for name, value in fields.items():
-            setattr(response, name, value)
-        return response
-
-    async def _answer(
-        self, request: ChatCompletionRequest, caller: Caller, *, relay: bool
-    ) -> tuple[ChatCompletion | RelayCompletion, ModelConfig, dict[str, Any]]:
-        """Call the channels in turn and book the outcome; the answer is still to be finished
-        (our id, the public model name, the augmentation's fields)."""
+        """Call the channels in turn, book the outcome, and finish the answer (our id, the
+        public model name, the augmentation's fields)."""
         booking, augmented = await self._prepare(request, caller, stream=False)
         request = augmented.request
-        relay = relay and not augmented.response_fields
         attempts = Attempts(self.router, booking.model)
 
-        async def call(route: Route) -> ChatCompletion | RelayCompletion:
-            provider = self.providers.get(route.channel.provider)
-            relaying = _relay_of(provider, relay)
-            if relaying is not None:
-                return await relaying.complete_relay(request, route.channel)
-            return await provider.complete(request, route.channel)
+        async def call(route: Route) -> ChatCompletion:
+            return await self.providers.get(route.channel.provider).complete(request, route.channel)
 
         try:
             route, response = await attempts.run(call)
@@ -191,76 +127,66 @@ class ChatService:
         except asyncio.CancelledError:  # the client left; what was made is not known here
             await self._record_abandoned(booking, self._tried(attempts, booking.model), None)
             raise
-        await self._record(booking, route.channel, response.usage)
-        return response, booking.model, augmented.response_fields
+        usage, estimated = _billed_completion(response, request)
+        await self._record(booking, route.channel, usage, estimated=estimated)
+        response.id = completion_id()
+        response.model = booking.model.name
+        for name, value in augmented.response_fields.items():
+            setattr(response, name, value)
+        return response
 
-    async def open_stream(
-        self, request: ChatCompletionRequest, caller: Caller
-    ) -> ChatStream | RelayStream:
+    async def open_stream(self, request: ChatCompletionRequest, caller: Caller) -> ChatStream:
         """Start a stream; failures before its first chunk raise, so they get a real status."""
         booking, augmented = await self._prepare(request, caller, stream=True)
         request = augmented.request
-        relay = not augmented.response_fields
         attempts = Attempts(self.router, booking.model)
         abandoned = _Abandoned()
         try:
-            route, started = await attempts.run(
-                lambda route: self._start(request, route, relay, abandoned)
+            route, (source, first) = await attempts.run(
+                lambda route: self._start(request, route, abandoned)
             )
         except APIError as exc:
             await self._record(booking, self._tried(attempts, booking.model), None, exc)
             raise
         except asyncio.CancelledError:  # the client left before the first chunk
             channel = self._tried(attempts, booking.model)
-            await self._record_abandoned(booking, channel, abandoned.usage)
+            end = abandoned.end
+            await self._record_abandoned(booking, channel, end)
             raise
         channel = route.channel
 
-        async def settle(
-            usage: Usage | None, status: int, code: str | None, estimated: bool
-        ) -> None:
+        async def settle(usage: Usage, status: int, code: str | None, estimated: bool) -> None:
             await self._record(
                 booking, channel, usage, status=status, code=code, estimated=estimated
             )
 
-        name, chat_id = booking.model.name, completion_id()
-        if isinstance(started, _RelayStart):
-            chars = prompt_chars(request)
-            return RelayStream(started.source, started.first, request, name, chat_id, settle, chars)
-        extras = augmented.response_fields
-        return ChatStream(started.source, started.first, request, name, chat_id, settle, extras)
+        name, chat_id, extras = booking.model.name, completion_id(), augmented.response_fields
+        return ChatStream(source, first, request, name, chat_id, settle, extras)
 
     async def _start(
-        self, request: ChatCompletionRequest, route: Route, relay: bool, abandoned: _Abandoned
-    ) -> _ModelStart | _RelayStart:
-        """Open a stream on one channel and pull its first chunk (inside the retry loop)."""
+        self, request: ChatCompletionRequest, route: Route, abandoned: _Abandoned
+    ) -> tuple[WatchedStream, StreamItem | None]:
+        """Open a stream on one channel and pull its first item (inside the retry loop)."""
         channel = route.channel
-        provider = self.providers.get(channel.provider)
-        relaying = _relay_of(provider, relay)
-        source: AsyncIterator[Any] = (
-            relaying.relay(request, channel)
-            if relaying is not None
-            else provider.stream(request, channel)
-        )
+        source = self.providers.get(channel.provider).stream(request, channel)
         try:
             first = await first_chunk(source, channel.first_token_timeout)
         except BaseException:
             await close_quietly(source)
-            known = getattr(source, "usage", None)  # the local engine counts what it did
-            abandoned.usage = known if isinstance(known, Usage) else None
+            abandoned.end = source.billed()
             raise
-        watched = WatchedStream(source, channel.idle_timeout, self.router.health.breaker(route.id))
-        if relaying is not None:
-            return _RelayStart(watched, first)
-        metered = MeteredStream(watched, prompt_chars(request))
-        return _ModelStart(metered, metered.count(first))
+        breaker = self.router.health.breaker(route.id)
+        return WatchedStream(source, channel.idle_timeout, breaker), first
 
     async def _record_abandoned(
-        self, booking: _Booking, channel: ChannelConfig, usage: Usage | None
+        self, booking: _Booking, channel: ChannelConfig, end: StreamEnd | None
     ) -> None:
         """Book a request whose client left before it had an answer (shielded: the task
         doing it is being cancelled)."""
-        record = self._record(booking, channel, usage, status=499, code="client_disconnected")
+        usage, estimated = (end.usage, end.estimated) if end is not None else (None, False)
+        record = self._record(
+            booking, channel, usage, status=499, code="client_disconnected", estimated=estimated
+        )
         await asyncio.shield(record)
 
     @staticmethod
@@ -313,3 +239,21 @@ class ChatService:
             metrics=self.metrics,
             channel=channel_label(model, channel),
         )
+
+
+def _billed_completion(response: ChatCompletion, request: ChatCompletionRequest) -> tuple[Usage, bool]:
+    """The completion's usage, or an estimate (True) when the upstream reported none."""
+    usage = response.usage
+    if usage.total_tokens or usage.prompt_tokens or usage.completion_tokens:
+        return usage, False
+    chars = 0
+    for choice in response.choices:
+        message = choice.message
+        chars += len(message.content or "") + len(message.reasoning_content or "")
+        for call in message.tool_calls or ():
+            chars += len(call.function.name) + len(call.function.arguments)
+        if message.function_call is not None:
+            chars += len(message.function_call.name) + len(message.function_call.arguments)
+    estimate = Usage.of(estimate_tokens(prompt_chars(request)), estimate_tokens(chars))
+    response.usage = estimate
+    return estimate, True

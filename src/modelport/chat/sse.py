@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
-
-import orjson
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
@@ -26,27 +23,6 @@ def _json(payload: BaseModel) -> bytes:
             payload.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
         )
         return _LONE_SURROGATE.sub("\ufffd", text).encode()
-
-
-def json_bytes(data: dict[str, Any]) -> bytes:
-    """A plain JSON object (the relay path) as bytes, with `_json`'s fallback."""
-    try:
-        return orjson.dumps(data)
-    except orjson.JSONEncodeError:  # lone surrogates, or integers past 64 bits
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        return _LONE_SURROGATE.sub("\ufffd", text).encode()
-
-
-def json_frame(data: dict[str, Any]) -> bytes:
-    return b"data: " + json_bytes(data) + b"\n\n"
-
-
-def json_frames(objects: list[dict[str, Any]]) -> bytes:
-    """`json_frame` of each, joined (one call per network read on the relay path)."""
-    try:
-        return b"".join([b"data: " + orjson.dumps(data) + b"\n\n" for data in objects])
-    except orjson.JSONEncodeError:
-        return b"".join([json_frame(data) for data in objects])
 
 
 def event(payload: BaseModel) -> bytes:

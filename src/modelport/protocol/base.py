@@ -10,9 +10,10 @@ log = logging.getLogger("modelport.protocol")
 
 
 class WireModel(BaseModel):
-    """Response-side base: strict shape, no surprises."""
+    """Response-side base: what we send, and what we read back from OpenAI-compatible upstreams
+    (their additions are ignored, so a vendor adding a field never breaks parsing)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 class RequestModel(BaseModel):

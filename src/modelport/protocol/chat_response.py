@@ -49,13 +49,14 @@ class ToolCallOut(WireModel):
 class AssistantMessage(WireModel):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
+    reasoning_content: str | None = None  # DeepSeek's (and vLLM's) reasoning, where sent
     tool_calls: list[ToolCallOut] | None = None
     function_call: FunctionCallOut | None = None
 
     @model_serializer(mode="wrap")
     def _drop_empty_calls(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for key in ("tool_calls", "function_call"):
+        for key in ("reasoning_content", "tool_calls", "function_call"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data
@@ -132,6 +133,7 @@ class ToolCallDelta(WireModel):
 class Delta(WireModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
+    reasoning_content: str | None = None
     tool_calls: list[ToolCallDelta] | None = None
     function_call: FunctionCallDelta | None = None
 

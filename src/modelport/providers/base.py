@@ -1,44 +1,72 @@
 """The contract every vendor adapter (and the local engine) implements.
 
 Providers speak the OpenAI wire types both ways: they take a validated
-`ChatCompletionRequest` plus the channel that serves it, and return a `ChatCompletion` or an
-async iterator of `ChatCompletionChunk`s. The chat service rewrites `id`/`model` to its own
-and does the SSE framing and accounting; providers never account.
+`ChatCompletionRequest` plus the channel that serves it, and return a `ChatCompletion` or a
+`ProviderStream` of typed `ChatCompletionChunk`s that always ends with one `StreamEnd` (the
+usage, reported or estimated). The chat service rewrites `id`/`model` to its own and does the
+SSE framing and accounting; providers never account.
 
-Streams: the last chunk a provider yields carries `usage` (merged into the finish chunk or as a
-usage-only chunk with empty `choices`). Failures raise `UpstreamError` (see `errors.py`);
-`retryable=True` only when nothing has been yielded yet and another channel may succeed.
+Failures raise `UpstreamError` (see `errors.py`); `retryable=True` only when the request never
+reached the upstream, or its status says another channel may succeed.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-import httpx
-
 from ..protocol.chat import ChatCompletionRequest
-from ..protocol.chat_response import ChatCompletion, ChatCompletionChunk
+from ..protocol.chat_response import ChatCompletion
 from ..settings import ChannelConfig, Settings
+from .http_client import UpstreamHTTP
+from .stream import ProviderStream
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLoad:
+    """What an in-process engine is doing, for /health and the metrics."""
+
+    model_path: str
+    active: int
+    queued: int
 
 
 class Provider(Protocol):
+    """Everything the chat service and the app ask of a provider."""
+
+    async def prepare(self, channel: ChannelConfig) -> None:
+        """Get ready to serve `channel` (the local engine loads its model) at start-up."""
+
     async def complete(
         self, request: ChatCompletionRequest, channel: ChannelConfig
     ) -> ChatCompletion: ...
 
-    def stream(
-        self, request: ChatCompletionRequest, channel: ChannelConfig
-    ) -> AsyncIterator[ChatCompletionChunk]: ...
+    def stream(self, request: ChatCompletionRequest, channel: ChannelConfig) -> ProviderStream: ...
+
+    def loads(self) -> list[EngineLoad]:
+        """In-process engines' load (none for an upstream)."""
+        ...
 
     async def aclose(self) -> None: ...
 
 
-@dataclass
+class UpstreamProvider:
+    """The defaults of a provider that calls out: nothing to prepare, no engine, nothing of
+    its own to close (the HTTP client belongs to the app)."""
+
+    async def prepare(self, channel: ChannelConfig) -> None:
+        return None
+
+    def loads(self) -> list[EngineLoad]:
+        return []
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
 class ProviderDeps:
     """What a provider may need, built once in the app's lifespan and shared."""
 
     settings: Settings
-    http: httpx.AsyncClient
-    extras: dict[str, object] = field(default_factory=dict)
+    http: UpstreamHTTP

@@ -5,48 +5,79 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from ..protocol.errors import APIError
-from .base import Provider, ProviderDeps
+from ..settings import ModelConfig
+from .base import EngineLoad, Provider, ProviderDeps
 
 BUILTIN_PROVIDERS: dict[str, str] = {
-    "local": "modelport.providers.local:LocalProvider",
-    "openai_compat": "modelport.providers.openai_compat:OpenAICompatProvider",
-    "anthropic": "modelport.providers.anthropic:AnthropicProvider",
-    "ernie": "modelport.providers.ernie:ErnieProvider",
-    "spark": "modelport.providers.spark:SparkProvider",
-    "gemini": "modelport.providers.gemini:GeminiProvider",
+    "local": "modelport.providers.local.provider:LocalProvider",
+    "openai_compat": "modelport.providers.openai_compat.adapter:OpenAICompatProvider",
+    "anthropic": "modelport.providers.anthropic.adapter:AnthropicProvider",
+    "ernie": "modelport.providers.ernie.adapter:ErnieProvider",
+    "spark": "modelport.providers.spark.adapter:SparkProvider",
+    "gemini": "modelport.providers.gemini.adapter:GeminiProvider",
 }
 
 
+class ChannelConfigError(ValueError):
+    """A channel of the catalogue that cannot work as written."""
+
+    def __init__(self, model: str, channel: int, field: str, problem: str) -> None:
+        self.model, self.channel, self.field, self.problem = model, channel, field, problem
+        super().__init__(f"model '{model}', channel {channel}: {field}: {problem}")
+
+
 class ProviderRegistry:
-    def __init__(
-        self, deps: ProviderDeps, table: dict[str, str] | None = None, *, owns_http: bool = False
-    ) -> None:
+    def __init__(self, deps: ProviderDeps, table: dict[str, str] | None = None) -> None:
         self._deps = deps
-        self._owns_http = owns_http  # close `deps.http` with the providers
         self._table = dict(BUILTIN_PROVIDERS if table is None else table)
         self._instances: dict[str, Provider] = {}
 
     def known(self, name: str) -> bool:
         return name in self._table
 
+    def provider_class(self, name: str) -> Any:
+        module_name, _, class_name = self._table[name].partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
     def get(self, name: str) -> Provider:
         provider = self._instances.get(name)
         if provider is None:
             if name not in self._table:
                 raise APIError(500, f"unknown provider '{name}'", type="server_error")
-            module_name, _, class_name = self._table[name].partition(":")
-            cls: Any = getattr(importlib.import_module(module_name), class_name)
-            provider = cls(self._deps)
+            provider = self.provider_class(name)(self._deps)
             self._instances[name] = provider
         return provider
 
-    def instances(self) -> list[Provider]:
-        return list(self._instances.values())
+    def check(self, models: list[ModelConfig]) -> None:
+        """Every channel names a known provider and its `options` fit that provider's model."""
+        for model in models:
+            for index, channel in enumerate(model.channels):
+                if not self.known(channel.provider):
+                    known = ", ".join(sorted(self._table))
+                    raise ChannelConfigError(
+                        model.name, index, "provider", f"unknown '{channel.provider}' ({known})"
+                    )
+                options: type[BaseModel] = self.provider_class(channel.provider).Options
+                try:
+                    channel.typed_options(options)
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(part) for part in ("options", *first["loc"]))
+                    raise ChannelConfigError(model.name, index, where, first["msg"]) from None
+
+    async def prepare(self, models: list[ModelConfig]) -> None:
+        """Let each channel's provider get ready (the local engine loads its model now)."""
+        for model in models:
+            for channel in model.channels:
+                await self.get(channel.provider).prepare(channel)
+
+    def loads(self) -> list[EngineLoad]:
+        return [load for provider in self._instances.values() for load in provider.loads()]
 
     async def aclose(self) -> None:
         for provider in self._instances.values():
             await provider.aclose()
         self._instances.clear()
-        if self._owns_http:
-            await self._deps.http.aclose()

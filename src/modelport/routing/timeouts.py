@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Generic, TypeVar
 
 from ..protocol.errors import APIError
 from ..providers.errors import UpstreamError
 from ..providers.idle_timer import IdleTimeout, IdleTimer
+from ..providers.stream import ProviderStream, StreamEnd, StreamItem
 from .health import CircuitBreaker
 from .retry import is_channel_fault
 
-T = TypeVar("T")
-
-
-async def first_chunk(source: AsyncIterator[T], timeout: float | None) -> T | None:
+async def first_chunk(source: ProviderStream, timeout: float | None) -> StreamItem | None:
     """The stream's first item (None if it is empty), within `timeout` seconds if set."""
     if timeout is None:
         return await anext(source, None)
@@ -37,32 +33,28 @@ async def first_chunk(source: AsyncIterator[T], timeout: float | None) -> T | No
         ) from None
 
 
-async def close_quietly(source: object) -> None:
-    closer = getattr(source, "aclose", None)
-    if closer is not None:
-        with contextlib.suppress(Exception):  # it already failed; cleanup must not hide why
-            await closer()
+async def close_quietly(source: ProviderStream) -> None:
+    with contextlib.suppress(Exception):  # it already failed; cleanup must not hide why
+        await source.aclose()
 
 
-class WatchedStream(Generic[T]):
-    """The source after its first chunk: idle timeout, health reporting, same `usage`."""
+class WatchedStream:
+    """A provider's stream after its first item: idle timeout and health reporting."""
 
     def __init__(
-        self, source: AsyncIterator[T], idle_timeout: float | None, breaker: CircuitBreaker
+        self, source: ProviderStream, idle_timeout: float | None, breaker: CircuitBreaker
     ) -> None:
         self._source = source
         self._idle = IdleTimer(idle_timeout) if idle_timeout is not None else None
         self._breaker = breaker
 
-    @property
-    def usage(self) -> object:
-        """What the source knows it produced (the local engine counts exactly)."""
-        return getattr(self._source, "usage", None)
+    def billed(self) -> StreamEnd:
+        return self._source.billed()
 
-    def __aiter__(self) -> WatchedStream[T]:
+    def __aiter__(self) -> WatchedStream:
         return self
 
-    async def __anext__(self) -> T:
+    async def __anext__(self) -> StreamItem:
         try:
             if self._idle is None:
                 return await anext(self._source)

@@ -1,0 +1,1 @@
+"""OpenAI-compatible upstreams: OpenAI, DeepSeek, Baichuan, Moonshot, vLLM, Ollama, llama.cpp..."""

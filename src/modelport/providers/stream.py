@@ -1,0 +1,145 @@
+"""A provider's streamed answer: typed chunks, then exactly one `StreamEnd` with the usage.
+
+Every provider returns its stream wrapped in `ProviderStream`, which holds the rules all of
+them share:
+- it ends with one `StreamEnd`: the usage the upstream reported, or else an estimate from the
+  characters that went through (about four per token), marked as such;
+- `billed()` says what to book at any moment, also for a stream closed early (a client that
+  left): the end's usage, what the provider counted exactly (the local engine), or the
+  estimate;
+- once a chunk was handed on, a failure is not retryable (the client has seen output);
+- a stream that carries more than its budget (the request's `max_tokens` and some slack) is
+  cut with a 502: an upstream that will not stop is not relayed, or billed, without end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+
+from ..protocol.chat import ChatCompletionRequest
+from ..protocol.chat_response import ChatCompletionChunk, Usage
+from ..settings import UpstreamSettings
+from .errors import UpstreamError
+
+CHARS_PER_TOKEN = 4
+# No real token is longer than this many characters; more per token budgeted is an overrun.
+MAX_CHARS_PER_TOKEN = 32
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """The last item of every provider stream."""
+
+    usage: Usage
+    estimated: bool = False
+
+
+StreamItem = ChatCompletionChunk | StreamEnd
+
+
+def estimate_tokens(chars: int) -> int:
+    return -(-chars // CHARS_PER_TOKEN)
+
+
+def prompt_chars(request: ChatCompletionRequest) -> int:
+    return sum(len(m.text()) for m in request.messages)
+
+
+def delta_chars(chunk: ChatCompletionChunk) -> int:
+    """Characters of text, function names and arguments a chunk streams."""
+    chars = 0
+    for choice in chunk.choices:
+        delta = choice.delta
+        if delta.content:
+            chars += len(delta.content)
+        if delta.reasoning_content:
+            chars += len(delta.reasoning_content)
+        for call in delta.tool_calls or ():
+            if call.function is not None:
+                chars += len(call.function.name or "") + len(call.function.arguments or "")
+        if delta.function_call is not None:
+            chars += len(delta.function_call.name or "") + len(delta.function_call.arguments or "")
+    return chars
+
+
+@dataclass(frozen=True, slots=True)
+class OutputBudget:
+    """How much output a stream may carry before it counts as running away."""
+
+    tokens: int
+
+    @classmethod
+    def of(cls, request: ChatCompletionRequest, settings: UpstreamSettings) -> OutputBudget:
+        asked = request.output_limit() or settings.max_stream_tokens
+        return cls(asked * max(request.n, 1) + settings.stream_slack_tokens)
+
+
+class ProviderStream:
+    """`items` (an adapter's chunks, then optionally its `StreamEnd`) under the shared rules."""
+
+    def __init__(
+        self,
+        items: AsyncGenerator[StreamItem, None],
+        *,
+        request: ChatCompletionRequest,
+        budget: OutputBudget,
+        vendor: str,
+        counted: Callable[[], Usage | None] | None = None,
+    ) -> None:
+        self._items = items
+        self._request = request
+        self._budget = budget
+        self._vendor = vendor
+        self._counted = counted  # exact usage so far, where the provider knows it
+        self._chars = 0
+        self._pieces = 0  # chunks that carried output
+        self._yielded = False
+        self._end: StreamEnd | None = None
+
+    def __aiter__(self) -> ProviderStream:
+        return self
+
+    async def __anext__(self) -> StreamItem:
+        if self._end is not None:
+            raise StopAsyncIteration
+        try:
+            item = await anext(self._items)
+        except StopAsyncIteration:
+            self._end = self.billed()
+            return self._end
+        except UpstreamError as exc:
+            if self._yielded:
+                exc.retryable = False
+            raise
+        if isinstance(item, StreamEnd):
+            self._end = item
+            return item
+        chars = delta_chars(item)
+        if chars:
+            self._chars += chars
+            self._pieces += 1
+            budget = self._budget.tokens
+            if self._pieces > budget or self._chars > budget * MAX_CHARS_PER_TOKEN:
+                raise UpstreamError(
+                    502,
+                    f"{self._vendor} kept streaming past the output the request allows "
+                    f"(about {budget} tokens); the stream was cut",
+                    code="upstream_overrun",
+                )
+        self._yielded = True
+        return item
+
+    def billed(self) -> StreamEnd:
+        """What to book now: the end's usage, the provider's exact count, or an estimate."""
+        if self._end is not None:
+            return self._end
+        if self._counted is not None:
+            exact = self._counted()
+            if exact is not None:
+                return StreamEnd(exact)
+        completion = estimate_tokens(self._chars)
+        return StreamEnd(Usage.of(estimate_tokens(prompt_chars(self._request)), completion), True)
+
+    async def aclose(self) -> None:
+        await self._items.aclose()
