@@ -8,16 +8,20 @@ from typing import Any
 import pytest
 
 from modelport.protocol.chat import ChatCompletionRequest
+from modelport.protocol.chat_response import ChatCompletionChunk
 from modelport.providers.base import ProviderDeps
 from modelport.providers.errors import UpstreamError
 from modelport.providers.gemini import GeminiProvider
+from modelport.providers.gemini.adapter import GeminiReader
 from modelport.providers.gemini.convert import schema_to_gemini
+from modelport.providers.sse import ServerSentEvent
 from modelport.settings import ChannelConfig
 
 from .helpers import (
     WEATHER_TOOL,
     chat,
     collect,
+    collect_with_end,
     finish_reasons,
     streamed_function_call,
     streamed_text,
@@ -82,12 +86,14 @@ async def test_complete_text_and_request_shape(
 
 
 async def test_stream_text_and_candidates(provider: GeminiProvider, channel: ChannelConfig) -> None:
-    chunks = await collect(provider.stream(chat("one two three four", n=2), channel))
+    stream = provider.stream(chat("one two three four", n=2), channel)
+    chunks, end = await collect_with_end(stream)
     assert streamed_text(chunks, 0) == streamed_text(chunks, 1) == "Echo: one two three four"
     assert finish_reasons(chunks) == ["stop", "stop"]
-    usage = chunks[-1].usage
-    assert chunks[-1].choices == [] and usage is not None
-    assert (usage.prompt_tokens, usage.completion_tokens) == (4, 10)
+    assert all(c.usage is None and c.choices for c in chunks)
+    usage = end.usage
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (4, 10, 14)
+    assert not end.estimated
 
 
 async def test_finish_reasons(provider: GeminiProvider, channel: ChannelConfig) -> None:
@@ -97,8 +103,9 @@ async def test_finish_reasons(provider: GeminiProvider, channel: ChannelConfig) 
     assert stopped.choices[0].message.content == "Echo: a b "
     unsafe = await provider.complete(chat("something unsafe"), channel)
     assert unsafe.choices[0].finish_reason == "content_filter"
-    blocked = await collect(provider.stream(chat("blockprompt"), channel))
+    blocked, end = await collect_with_end(provider.stream(chat("blockprompt"), channel))
     assert finish_reasons(blocked) == ["content_filter"]
+    assert (end.usage.prompt_tokens, end.usage.completion_tokens, end.estimated) == (1, 2, False)
 
 
 async def test_json_mode(provider: GeminiProvider, channel: ChannelConfig, gemini_app: Any) -> None:
@@ -224,21 +231,28 @@ async def test_refusals(provider: GeminiProvider, channel: ChannelConfig) -> Non
 
 
 @pytest.mark.parametrize(
-    ("fault", "status", "code"),
+    ("fault", "status", "code", "retryable"),
     [
-        ("429", 429, "rate_limit_exceeded"),
-        ("500", 502, "upstream_error"),
-        ("503", 502, "upstream_overloaded"),
-        ("garbage", 502, "upstream_malformed_response"),
-        ("reset", 502, "upstream_connection_error"),
+        ("429", 429, "rate_limit_exceeded", True),
+        ("500", 502, "upstream_error", True),
+        ("503", 502, "upstream_overloaded", True),
+        # the request reached Gemini (which may have run and billed it): never sent again
+        ("garbage", 502, "upstream_malformed_response", False),
+        # a body cut short is read as a malformed answer by the shared client
+        ("reset", 502, "upstream_malformed_response", False),
     ],
 )
-async def test_retryable_failures(
-    provider: GeminiProvider, channel: ChannelConfig, fault: str, status: int, code: str
+async def test_failures(
+    provider: GeminiProvider,
+    channel: ChannelConfig,
+    fault: str,
+    status: int,
+    code: str,
+    retryable: bool,
 ) -> None:
     with pytest.raises(UpstreamError) as info:
         await provider.complete(chat(f"FAULT:{fault}"), channel)
-    assert (info.value.status, info.value.code, info.value.retryable) == (status, code, True)
+    assert (info.value.status, info.value.code, info.value.retryable) == (status, code, retryable)
     if fault == "429":
         assert info.value.headers["Retry-After"] == "4"
 
@@ -248,4 +262,49 @@ async def test_broken_streams(provider: GeminiProvider, channel: ChannelConfig, 
     stream = provider.stream(chat(f"FAULT:{fault} and some more words"), channel)
     with pytest.raises(UpstreamError) as info:
         await collect(stream)
-    assert info.value.status == 502 and not info.value.retryable
+    error = info.value
+    assert (error.status, error.code, error.retryable) == (
+        502,
+        "upstream_malformed_response",
+        False,
+    )
+
+
+def event(data: dict[str, Any]) -> ServerSentEvent:
+    return ServerSentEvent(None, json.dumps(data))
+
+
+def test_reader_error_event() -> None:
+    reader = GeminiReader(chat("hi"), "gemini-fake")
+    error = {"code": 429, "message": "Slow down.", "status": "RESOURCE_EXHAUSTED"}
+    with pytest.raises(UpstreamError) as info:
+        reader.read(event({"error": error}))
+    got = info.value
+    assert (got.status, got.code, got.message, got.retryable) == (
+        429,
+        "rate_limit_exceeded",
+        "Slow down.",
+        True,
+    )
+
+
+def test_reader_end_without_usage() -> None:
+    reader = GeminiReader(chat("hi"), "gemini-fake")
+    candidate = {"content": {"parts": [{"text": "Hi"}]}, "finishReason": "STOP", "index": 0}
+    items = reader.read(event({"candidates": [candidate]}))
+    assert [type(item) for item in items] == [ChatCompletionChunk] * 3
+    assert finish_reasons([i for i in items if isinstance(i, ChatCompletionChunk)]) == ["stop"]
+    assert reader.done is False
+    assert reader.close() == []  # ProviderStream estimates the usage
+
+
+def test_reader_end_before_finish() -> None:
+    reader = GeminiReader(chat("hi", n=2), "gemini-fake")
+    candidates = [
+        {"content": {"parts": [{"text": "Hi"}]}, "finishReason": "STOP", "index": 0},
+        {"content": {"parts": [{"text": "Hi"}]}, "index": 1},
+    ]
+    reader.read(event({"candidates": candidates, "usageMetadata": {"promptTokenCount": 1}}))
+    with pytest.raises(UpstreamError) as info:
+        reader.close()
+    assert (info.value.code, info.value.retryable) == ("upstream_malformed_response", False)

@@ -11,8 +11,7 @@ from ...protocol.chat import ChatCompletionRequest, ChatMessage, ImagePart, Text
 from ...protocol.chat_response import ChatCompletion, FinishReason, Usage
 from ...settings import ChannelConfig
 from ..chunks import ToolCallParts, completion_from_parts, tool_call_id, tool_finish
-from ..errors import UpstreamError
-from ..http import json_error_body, upstream_error
+from ..errors import UpstreamError, upstream_error
 from ..media import split_data_url
 
 Part = dict[str, Any]
@@ -257,8 +256,16 @@ _CODES = {
 }
 
 
+def _json_body(raw: bytes) -> Any:
+    """The decoded error body, or None when the upstream did not even send JSON."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
 def error_from_gemini(status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
-    data = json_error_body(raw)
+    data = _json_body(raw)
     if isinstance(data, list) and data:  # the non-SSE stream endpoint wraps it in an array
         data = data[0]
     error = data.get("error") if isinstance(data, dict) else None
