@@ -6,18 +6,24 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from modelport.protocol.chat import ChatCompletionRequest
-from modelport.providers.anthropic import AnthropicProvider
+from modelport.protocol.chat_response import ChatCompletionChunk, Usage
+from modelport.providers.anthropic.adapter import AnthropicProvider, ClaudeStreamReader
 from modelport.providers.anthropic.convert import messages_to_claude, request_to_claude
+from modelport.providers.anthropic.options import AnthropicOptions
 from modelport.providers.base import ProviderDeps
 from modelport.providers.errors import UpstreamError
+from modelport.providers.sse import ServerSentEvent
+from modelport.providers.stream import StreamEnd
 from modelport.settings import ChannelConfig
 
 from .helpers import (
     WEATHER_TOOL,
     chat,
     collect,
+    collect_with_end,
     finish_reasons,
     streamed_function_call,
     streamed_text,
@@ -77,12 +83,39 @@ async def test_complete_text_and_request_shape(
 
 
 async def test_stream_text(provider: AnthropicProvider, channel: ChannelConfig) -> None:
-    chunks = await collect(provider.stream(chat("stream this now", stream=True), channel))
+    stream = provider.stream(chat("stream this now", stream=True), channel)
+    chunks, end = await collect_with_end(stream)
     assert chunks[0].choices[0].delta.role == "assistant"
     assert streamed_text(chunks) == "Echo: stream this now"
     assert finish_reasons(chunks) == ["stop"]
-    usage = chunks[-1].usage
-    assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (3, 4)
+    assert end == StreamEnd(Usage.of(3, 4))  # reported by Anthropic, not estimated
+    assert all(c.usage is None and c.choices for c in chunks)  # usage travels in the end only
+    assert {c.id for c in chunks} == {"msg_fake01"} and {c.model for c in chunks} == {"claude-fake"}
+
+
+async def test_default_output_limit_from_options(
+    provider: AnthropicProvider, anthropic_url: str, anthropic_app: Any
+) -> None:
+    options = {"max_tokens": 2}
+    limited = ChannelConfig(
+        provider="anthropic", base_url=anthropic_url, api_key="sk-ant-test-1", options=options
+    )
+    cut = await provider.complete(chat("a b c d"), limited)
+    assert last(anthropic_app)["body"]["max_tokens"] == 2
+    assert cut.choices[0].message.content == "Echo: a"
+    assert cut.choices[0].finish_reason == "length"
+    await provider.complete(chat("a b c d", max_tokens=3), limited)  # the client's own wins
+    assert last(anthropic_app)["body"]["max_tokens"] == 3
+
+
+def test_options_are_typed() -> None:
+    assert AnthropicProvider.Options is AnthropicOptions
+    channel = ChannelConfig(provider="anthropic", options={"max_tokens": "1024"})
+    assert channel.typed_options(AnthropicOptions) == AnthropicOptions(max_tokens=1024)
+    assert ChannelConfig(provider="anthropic").typed_options(AnthropicOptions).max_tokens is None
+    misspelt = ChannelConfig(provider="anthropic", options={"max_token": 5})
+    with pytest.raises(ValidationError):  # stops the catalogue from loading
+        misspelt.typed_options(AnthropicOptions)
 
 
 async def test_max_tokens_and_stop_sequences(
@@ -229,32 +262,103 @@ async def test_upstream_validation_error_surfaces(
     assert not info.value.retryable
 
 
+MALFORMED = "Anthropic sent a malformed response: "
+CUT = MALFORMED + "the stream ended before message_stop"
+
+
 @pytest.mark.parametrize(
-    ("fault", "status", "code"),
+    ("fault", "status", "code", "retryable"),
     [
-        ("429", 429, "rate_limit_exceeded"),
-        ("500", 502, "upstream_error"),
-        ("529", 502, "upstream_overloaded"),
-        ("garbage", 502, "upstream_malformed_response"),
-        ("reset", 502, "upstream_connection_error"),
+        # Anthropic's status says another channel may succeed
+        ("429", 429, "rate_limit_exceeded", True),
+        ("500", 502, "upstream_error", True),
+        ("529", 502, "upstream_overloaded", True),
+        # the request reached Anthropic, which ran (and billed) it: never sent again
+        ("garbage", 502, "upstream_malformed_response", False),
+        ("reset", 502, "upstream_connection_error", False),
     ],
 )
-async def test_retryable_failures(
-    provider: AnthropicProvider, channel: ChannelConfig, fault: str, status: int, code: str
+async def test_failures(
+    provider: AnthropicProvider,
+    channel: ChannelConfig,
+    fault: str,
+    status: int,
+    code: str,
+    retryable: bool,
 ) -> None:
     with pytest.raises(UpstreamError) as info:
         await provider.complete(chat(f"FAULT:{fault}"), channel)
-    assert (info.value.status, info.value.code, info.value.retryable) == (status, code, True)
+    errors = [info.value]
+    if retryable:  # failing statuses fail a stream the same way, before any output
+        with pytest.raises(UpstreamError) as streamed:
+            await collect(provider.stream(chat(f"FAULT:{fault}", stream=True), channel))
+        errors.append(streamed.value)
+    elif fault == "garbage":
+        assert info.value.message == MALFORMED + "invalid JSON"
+    for error in errors:
+        assert (error.status, error.code, error.retryable) == (status, code, retryable)
+        assert error.headers == ({"Retry-After": "3"} if fault == "429" else {})
 
 
-@pytest.mark.parametrize("fault", ["truncate", "garbage", "reset", "stream-overloaded"])
+@pytest.mark.parametrize(
+    ("fault", "code", "message"),
+    [
+        ("truncate", "upstream_malformed_response", CUT),
+        ("garbage", "upstream_malformed_response", MALFORMED + "invalid JSON"),
+        ("reset", "upstream_connection_error", None),  # the shared client's words
+        ("stream-overloaded", "upstream_overloaded", "Overloaded"),  # an `error` event
+    ],
+)
 async def test_broken_streams(
-    provider: AnthropicProvider, channel: ChannelConfig, fault: str
+    provider: AnthropicProvider, channel: ChannelConfig, fault: str, code: str, message: str | None
 ) -> None:
     stream = provider.stream(chat(f"FAULT:{fault}", stream=True), channel)
+    first = await anext(stream)
+    assert isinstance(first, ChatCompletionChunk) and first.choices[0].delta.role == "assistant"
     with pytest.raises(UpstreamError) as info:
         await collect(stream)
-    assert info.value.status >= 500 and not info.value.retryable  # message_start was yielded
+    assert (info.value.status, info.value.code) == (502, code)
+    assert not info.value.retryable  # message_start was yielded
+    if message is not None:
+        assert info.value.message == message
+
+
+def _event(data: dict[str, Any]) -> ServerSentEvent:
+    return ServerSentEvent(str(data["type"]), json.dumps(data))
+
+
+def test_reader_usage_and_end() -> None:
+    reader = ClaudeStreamReader(chat("x"), "claude-fake")
+    usage = {"input_tokens": 5, "cache_creation_input_tokens": 2, "cache_read_input_tokens": 3}
+    start = {"id": "msg_1", "usage": {**usage, "output_tokens": 1}}
+    [role] = reader.read(_event({"type": "message_start", "message": start}))
+    assert isinstance(role, ChatCompletionChunk) and role.id == "msg_1"
+    assert reader.read(_event({"type": "ping"})) == []
+    assert reader.read(_event({"type": "some_future_event", "x": 1})) == []
+    with pytest.raises(UpstreamError) as early:
+        reader.close()
+    assert (early.value.code, early.value.retryable) == ("upstream_malformed_response", False)
+    # a late input count replaces the first (cache reads and writes are prompt tokens too)
+    late = {"input_tokens": 7, "cache_read_input_tokens": 4, "output_tokens": 9}
+    delta = {"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": late}
+    assert reader.read(_event(delta)) == [] and not reader.done
+    [finish] = reader.read(_event({"type": "message_stop"}))
+    assert isinstance(finish, ChatCompletionChunk) and finish.usage is None
+    assert finish.choices[0].finish_reason == "length" and reader.done
+    assert reader.close() == [StreamEnd(Usage.of(11, 9))]
+
+
+def test_reader_error_events() -> None:
+    reader = ClaudeStreamReader(chat("x"), "claude-fake")
+    with pytest.raises(UpstreamError) as not_object:
+        reader.read(ServerSentEvent("message_start", "[1, 2]"))
+    assert not_object.value.message == MALFORMED + "a stream event is not a JSON object"
+    error = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+    with pytest.raises(UpstreamError) as limited:
+        reader.read(_event(error))
+    # before any output the vendor's own status decides: a rate limit may go elsewhere
+    error_seen = (limited.value.status, limited.value.message, limited.value.retryable)
+    assert error_seen == (429, "slow down", True)
 
 
 def test_images_tool_choice_none_and_parallel_results() -> None:

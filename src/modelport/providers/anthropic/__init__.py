@@ -1,4 +1,5 @@
-"""Anthropic's Messages API: `adapter` (HTTP and streaming) and `convert` (both directions)."""
+"""Anthropic's Messages API: `adapter` (HTTP and the stream reader), `convert` (both
+directions) and `options` (what a channel may set)."""
 
 from .adapter import AnthropicProvider
 

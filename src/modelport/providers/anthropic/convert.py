@@ -10,10 +10,12 @@ from ...protocol.chat import ChatCompletionRequest, ChatMessage, ImagePart, Text
 from ...protocol.chat_response import ChatCompletion, FinishReason, Usage
 from ...settings import ChannelConfig
 from ..chunks import ToolCallParts, completion_from_parts, tool_finish
-from ..errors import UpstreamError
-from ..http import json_error_body, upstream_error
+from ..errors import UpstreamError, upstream_error
+from ..http_client import parse_json
 from ..media import split_data_url
+from .options import AnthropicOptions
 
+VENDOR = "Anthropic"
 DEFAULT_MAX_TOKENS = 4096
 Block = dict[str, Any]
 
@@ -126,14 +128,20 @@ def _tool_choice(request: ChatCompletionRequest) -> Block | None:
     return choice
 
 
+def upstream_model(request: ChatCompletionRequest, channel: ChannelConfig) -> str:
+    return channel.upstream_model or request.model
+
+
 def request_to_claude(
     request: ChatCompletionRequest, channel: ChannelConfig, *, stream: bool
 ) -> dict[str, Any]:
     _refuse_unsupported(request)
     system, messages = messages_to_claude(request.messages)
-    default_limit = int(channel.options.get("max_tokens", DEFAULT_MAX_TOKENS))
+    default_limit = channel.typed_options(AnthropicOptions).max_tokens
+    if default_limit is None:
+        default_limit = DEFAULT_MAX_TOKENS
     body: dict[str, Any] = {
-        "model": channel.upstream_model or request.model,
+        "model": upstream_model(request, channel),
         "messages": messages,
         "max_tokens": request.output_limit() or default_limit,
         "stream": stream,
@@ -216,13 +224,21 @@ _ERRORS: dict[str, tuple[str, str | None]] = {
 STATUS_OF_ERROR_TYPE = {"rate_limit_error": 429, "overloaded_error": 529, "api_error": 500}
 
 
+def _error_body(raw: bytes) -> Any:
+    """The decoded error body, or None when the upstream did not even send JSON."""
+    try:
+        return parse_json(raw, VENDOR)
+    except UpstreamError:
+        return None
+
+
 def error_from_claude(status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
-    data = json_error_body(raw)
+    data = _error_body(raw)
     error = data.get("error") if isinstance(data, dict) else None
     if not isinstance(error, dict):
-        text = raw.decode("utf-8", "replace").strip()[:300] or f"Anthropic answered {status}"
+        text = raw.decode("utf-8", "replace").strip()[:300] or f"{VENDOR} answered {status}"
         return upstream_error(status, text, headers=headers)
     kind = str(error.get("type") or "")
     our_type, code = _ERRORS.get(kind, (None, None))
-    message = str(error.get("message") or kind or f"Anthropic answered {status}")
+    message = str(error.get("message") or kind or f"{VENDOR} answered {status}")
     return upstream_error(status, message, type=our_type, code=code, headers=headers)
