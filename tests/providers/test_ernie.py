@@ -8,20 +8,25 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from modelport.protocol.chat import ChatCompletionRequest
+from modelport.protocol.chat_response import Usage
 from modelport.providers.base import ProviderDeps
-from modelport.providers.ernie import ErnieProvider
+from modelport.providers.ernie import ErnieOptions, ErnieProvider
+from modelport.providers.ernie.codes import http_error
 from modelport.providers.ernie.convert import ernie_messages
 from modelport.providers.errors import UpstreamError
-from modelport.providers.registry import ProviderRegistry
-from modelport.settings import ChannelConfig
+from modelport.providers.registry import ChannelConfigError, ProviderRegistry
+from modelport.providers.stream import StreamEnd
+from modelport.settings import ChannelConfig, ModelConfig
 from tests.fakes.ernie import FakeErnie
 from tests.fakes.server import free_port, serve_asgi
 from tests.providers.helpers import (
     WEATHER_TOOL,
     chat,
     collect,
+    collect_with_end,
     finish_reasons,
     streamed_function_call,
     streamed_text,
@@ -42,14 +47,20 @@ def fake(served: tuple[FakeErnie, str]) -> FakeErnie:
     return served[0]
 
 
-@pytest.fixture
-def channel(served: tuple[FakeErnie, str]) -> ChannelConfig:
+def ernie_channel(url: str, **options: Any) -> ChannelConfig:
+    """A fresh channel (its typed options are cached per instance, so options never change
+    on a copy)."""
     return ChannelConfig(
         provider="ernie",
-        base_url=served[1],
+        base_url=url,
         upstream_model="ERNIE-3.5-8K",
-        options={"ak": "test-ak", "sk": "test-sk"},
+        options={"ak": "test-ak", "sk": "test-sk", **options},
     )
+
+
+@pytest.fixture
+def channel(served: tuple[FakeErnie, str]) -> ChannelConfig:
+    return ernie_channel(served[1])
 
 
 @pytest.fixture
@@ -68,23 +79,21 @@ async def test_complete_text_sends_system_top_level(
     result = await ernie.complete(request, channel)
     assert result.choices[0].message.content == "You said: hello there"
     assert result.choices[0].finish_reason == "stop"
-    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (4, 4)
+    assert result.usage == Usage(prompt_tokens=4, completion_tokens=4, total_tokens=8)
     sent = fake.chat_requests[-1]
     assert sent["system"] == "be brief"
     assert sent["messages"] == [{"role": "user", "content": "hello there"}]
 
 
-async def test_stream_text_reports_cumulative_usage_once(
+async def test_stream_ends_with_the_last_cumulative_usage(
     ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
 ) -> None:
-    chunks = await collect(ernie.stream(chat("one two three four five"), channel))
+    chunks, end = await collect_with_end(ernie.stream(chat("one two three four five"), channel))
     assert streamed_text(chunks) == "You said: one two three four five"
     assert len(chunks) == 4
-    assert chunks[0].choices[0].delta.role == "assistant"
-    assert [c.usage for c in chunks[:-1]] == [None] * 3
-    usage = chunks[-1].usage
-    assert usage is not None
-    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (5, 7, 12)
+    assert [c.choices[0].delta.role for c in chunks] == ["assistant", None, None, None]
+    assert [c.usage for c in chunks] == [None] * 4
+    assert end == StreamEnd(Usage(prompt_tokens=5, completion_tokens=7, total_tokens=12))
     assert finish_reasons(chunks) == ["stop"]
     assert fake.chat_requests[-1]["stream"] is True
 
@@ -154,11 +163,12 @@ async def test_expired_token_error_refreshes_and_retries_once(
 async def test_wrong_secret_key_is_an_upstream_auth_error(
     ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
 ) -> None:
-    bad = channel.model_copy(update={"options": {"ak": "test-ak", "sk": "nope"}})
+    bad = ernie_channel(str(channel.base_url), sk="nope")
     with pytest.raises(UpstreamError) as info:
         await ernie.complete(chat("hi"), bad)
-    assert "Client authentication failed" in info.value.message
-    assert info.value.status == 400 and not info.value.retryable
+    error = info.value
+    assert error.message == "ERNIE access token request failed: Client authentication failed"
+    assert (error.status, error.code, error.retryable) == (400, "ernie_token_failed", False)
     assert fake.chat_requests == []
 
 
@@ -274,12 +284,14 @@ async def test_legacy_functions_answer_with_function_call(
 async def test_function_calling_streams(
     ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
 ) -> None:
-    chunks = await collect(ernie.stream(chat("rain?", tools=[WEATHER_TOOL]), channel))
+    stream = ernie.stream(chat("rain?", tools=[WEATHER_TOOL]), channel)
+    chunks, end = await collect_with_end(stream)
     calls = streamed_tool_calls(chunks)
+    assert list(calls) == [0]
     assert calls[0]["name"] == "get_weather" and calls[0]["id"].startswith("call_")
     assert json.loads(calls[0]["arguments"]) == {"query": "rain?"}
     assert finish_reasons(chunks) == ["tool_calls"]
-    assert chunks[-1].usage is not None and chunks[-1].usage.prompt_tokens == 1
+    assert end == StreamEnd(Usage(prompt_tokens=1, completion_tokens=0, total_tokens=1))
 
     legacy = chat("rain?", functions=[WEATHER_TOOL["function"]])
     chunks = await collect(ernie.stream(legacy, channel))
@@ -296,10 +308,10 @@ async def test_tool_choice_none_sends_no_functions(
 
 
 @pytest.mark.parametrize(
-    ("word", "status", "code", "retryable"),
+    ("word", "status", "code", "message"),
     [
-        ("ERNIE_RATE_LIMIT", 429, "ernie_18", True),
-        ("ERNIE_BUSY", 502, "ernie_336100", True),
+        ("ERNIE_RATE_LIMIT", 429, "ernie_18", "ERNIE error 18: Open api qps request limit reached"),
+        ("ERNIE_BUSY", 502, "ernie_336100", "ERNIE error 336100: try again later"),
     ],
 )
 @pytest.mark.parametrize("streaming", [False, True])
@@ -310,15 +322,22 @@ async def test_error_codes_in_200_bodies_map_to_statuses(
     word: str,
     status: int,
     code: str,
-    retryable: bool,
+    message: str,
     streaming: bool,
 ) -> None:
+    """Both say another channel may succeed (429, and a busy server's 503)."""
     with pytest.raises(UpstreamError) as info:
         if streaming:
             await collect(ernie.stream(chat(f"please {word}"), channel))
         else:
             await ernie.complete(chat(f"please {word}"), channel)
-    assert (info.value.status, info.value.code, info.value.retryable) == (status, code, retryable)
+    error = info.value
+    assert (error.status, error.code, error.message, error.retryable) == (
+        status,
+        code,
+        message,
+        True,
+    )
 
 
 async def test_parameter_error_is_a_client_error(
@@ -326,14 +345,13 @@ async def test_parameter_error_is_a_client_error(
 ) -> None:
     await ernie.complete(chat("hi", max_tokens=5000), channel)
     assert fake.chat_requests[-1]["max_output_tokens"] == 2048  # lowered to the model's cap
-    options = {**channel.options, "max_output_tokens_cap": 8192}
+    uncapped = ernie_channel(str(channel.base_url), max_output_tokens_cap=8192)
     with pytest.raises(UpstreamError) as info:
-        await ernie.complete(
-            chat("hi", max_tokens=5000), channel.model_copy(update={"options": options})
-        )
+        await ernie.complete(chat("hi", max_tokens=5000), uncapped)
     error = info.value
     assert (error.status, error.code, error.retryable) == (400, "ernie_336003", False)
-    assert "max_output_tokens" in error.message
+    assert error.message == "ERNIE error 336003: max_output_tokens range is [2, 2048]"
+    assert fake.chat_requests[-1]["max_output_tokens"] == 5000
 
 
 async def test_concurrent_requests_share_one_token_request(
@@ -361,27 +379,48 @@ async def test_unknown_endpoint_is_not_found(
 ) -> None:
     with pytest.raises(UpstreamError) as info:
         await ernie.complete(chat("hi"), channel.model_copy(update={"upstream_model": "nope"}))
-    assert (info.value.status, info.value.code) == (404, "ernie_3")
+    error = info.value
+    assert (error.status, error.code, error.retryable) == (404, "ernie_3", False)
 
 
-async def test_garbage_body_is_malformed(
+async def test_garbage_body_is_malformed_and_final(
     ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
 ) -> None:
+    """The upstream ran the request; another channel would run it again."""
     with pytest.raises(UpstreamError) as info:
         await ernie.complete(chat("ERNIE_GARBAGE now"), channel)
-    assert info.value.status == 502 and info.value.retryable
+    error = info.value
+    assert (error.status, error.code, error.retryable) == (
+        502,
+        "upstream_malformed_response",
+        False,
+    )
+    assert error.message == "ERNIE sent a malformed response: invalid JSON"
 
 
-@pytest.mark.parametrize("word", ["ERNIE_GARBAGE", "ERNIE_DROP"])
+@pytest.mark.parametrize(
+    ("word", "detail"),
+    [
+        ("ERNIE_GARBAGE", "an event is not valid JSON"),
+        ("ERNIE_DROP", "the stream ended before its last event (is_end)"),
+    ],
+)
 async def test_broken_stream_fails_after_output_without_retry(
-    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig, word: str
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig, word: str, detail: str
 ) -> None:
     received = []
     with pytest.raises(UpstreamError) as info:
-        async for chunk in ernie.stream(chat(f"{word} in the middle"), channel):
-            received.append(chunk)
+        async for item in ernie.stream(chat(f"{word} in the middle"), channel):
+            assert not isinstance(item, StreamEnd)
+            received.append(item)
     assert streamed_text(received) == "You said:"
-    assert info.value.status == 502 and not info.value.retryable
+    error = info.value
+    assert (error.status, error.code, error.retryable) == (
+        502,
+        "upstream_malformed_response",
+        False,
+    )
+    assert error.message == f"ERNIE sent a malformed response: {detail}"
 
 
 @pytest.mark.parametrize(
@@ -420,8 +459,75 @@ async def test_unreachable_upstream_is_retryable(ernie: ErnieProvider) -> None:
     )
     with pytest.raises(UpstreamError) as info:
         await ernie.complete(chat("hi"), dead)
-    assert info.value.status == 502 and info.value.retryable
+    error = info.value
+    assert (error.status, error.code, error.retryable) == (502, "upstream_connection_error", True)
 
 
 def test_registry_builds_the_ernie_provider(deps: ProviderDeps) -> None:
     assert isinstance(ProviderRegistry(deps).get("ernie"), ErnieProvider)
+
+
+async def test_secret_key_spelling_is_accepted(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    spelt = ChannelConfig(
+        provider="ernie",
+        base_url=channel.base_url,
+        upstream_model="ernie-bot-4",
+        options={"api_key": "test-ak", "secret_key": "test-sk"},
+    )
+    result = await ernie.complete(chat("hi"), spelt)
+    assert result.choices[0].message.content == "You said: hi"
+
+
+async def test_missing_credentials_are_a_channel_misconfiguration(
+    ernie: ErnieProvider, fake: FakeErnie, channel: ChannelConfig
+) -> None:
+    bare = ChannelConfig(provider="ernie", base_url=channel.base_url, options={"ak": "test-ak"})
+    with pytest.raises(UpstreamError) as info:
+        await ernie.complete(chat("hi"), bare)
+    error = info.value
+    assert (error.status, error.code, error.retryable) == (500, "channel_misconfigured", True)
+    assert fake.token_requests == 0
+
+
+def test_misspelt_option_is_refused() -> None:
+    channel = ChannelConfig(provider="ernie", options={"ak": "a", "secret": "b"})
+    with pytest.raises(ValidationError) as info:
+        channel.typed_options(ErnieOptions)
+    assert [(e["loc"], e["type"]) for e in info.value.errors()] == [
+        (("secret",), "extra_forbidden")
+    ]
+
+
+def test_option_of_the_wrong_type_is_refused() -> None:
+    channel = ChannelConfig(provider="ernie", options={"max_output_tokens_cap": "lots"})
+    with pytest.raises(ValidationError) as info:
+        channel.typed_options(ErnieOptions)
+    assert [(e["loc"], e["type"]) for e in info.value.errors()] == [
+        (("max_output_tokens_cap",), "int_parsing")
+    ]
+
+
+def test_options_keep_the_secret_key_out_of_reprs() -> None:
+    options = ChannelConfig(provider="ernie", options={"ak": "a", "sk": "s3cr3t"}).typed_options(
+        ErnieOptions
+    )
+    assert "s3cr3t" not in repr(options)
+    assert options.max_output_tokens_cap == 2048
+
+
+def test_registry_check_names_the_misspelt_option(deps: ProviderDeps) -> None:
+    model = ModelConfig(
+        name="ernie",
+        channels=[ChannelConfig(provider="ernie", options={"ak": "a", "sk": "b", "endpont": "x"})],
+    )
+    with pytest.raises(ChannelConfigError) as info:
+        ProviderRegistry(deps).check([model])
+    assert (info.value.channel, info.value.field) == (0, "options.endpont")
+
+
+def test_http_status_errors_keep_retry_after() -> None:
+    error = http_error(503, b"  busy  ", {"retry-after": "3"})
+    assert (error.status, error.retryable, error.headers) == (502, True, {"Retry-After": "3"})
+    assert error.message == "ERNIE answered HTTP 503: busy"

@@ -5,10 +5,12 @@ Codes from Baidu's Qianfan error table and its SDK (`qianfan/consts.py`, `APIErr
 
 from __future__ import annotations
 
-from ..errors import UpstreamError
-from ..http import upstream_error
+from collections.abc import Mapping
 
-# 110 invalid / 111 expired access token: fetch a new token and try once more.
+from ..errors import UpstreamError, upstream_error
+
+# 110 invalid / 111 expired access token: refused before the request ran, so the adapter
+# fetches a new token and tries once more.
 TOKEN_CODES = frozenset({110, 111})
 
 _STATUS_BY_CODE: dict[int, int] = {
@@ -42,11 +44,13 @@ _STATUS_BY_CODE: dict[int, int] = {
 
 
 def ernie_error(code: int, message: str) -> UpstreamError:
-    """Unknown codes count as upstream faults (502): worth another channel."""
+    """The error for a refusal in a 200 body; its status says whether to retry (429 and 5xx
+    are). Unknown codes count as upstream faults (502): worth another channel."""
     status = _STATUS_BY_CODE.get(code, 502)
     return upstream_error(status, f"ERNIE error {code}: {message}", code=f"ernie_{code}")
 
 
-def http_error(status: int, body: bytes) -> UpstreamError:
-    text = body.decode("utf-8", "replace")[:300]
-    return upstream_error(status, f"ERNIE answered HTTP {status}: {text}")
+def http_error(status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamError:
+    """A status other than 200 (rare: Qianfan reports most failures inside a 200 body)."""
+    text = body.decode("utf-8", "replace").strip()[:300]
+    return upstream_error(status, f"ERNIE answered HTTP {status}: {text}", headers=headers)

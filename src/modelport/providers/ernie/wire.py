@@ -71,11 +71,23 @@ class ErnieChatResponse(_Wire):
     usage: ErnieUsage | None = None
 
 
+class ErnieEvent(ErnieChatResponse):
+    """One stream event, read in one pass: a part of the answer, or a refusal mid-stream."""
+
+    error_code: int | None = None
+    error_msg: str = ""
+
+
 class ErnieErrorBody(_Wire):
     """Qianfan reports failures inside a 200 body."""
 
     error_code: int
     error_msg: str = ""
+
+
+def refusal_in(data: dict[str, Any]) -> ErnieErrorBody | None:
+    """The refusal a 200 body carries instead of an answer, if it does."""
+    return ErnieErrorBody.model_validate(data) if "error_code" in data else None
 
 
 class ErnieTokenResponse(_Wire):
