@@ -57,7 +57,9 @@ class ChannelConfig(BaseModel):
     verify: bool = True
     price: Price | None = None
     options: dict[str, Any] = Field(default_factory=dict)
-    _typed_options: BaseModel | None = PrivateAttr(default=None)
+    # `options` as last validated, and the model made of them (a copy with other options
+    # validates again)
+    _typed_options: tuple[dict[str, Any], BaseModel] | None = PrivateAttr(default=None)
 
     def keys(self) -> list[str]:
         keys = [k.get_secret_value() for k in self.api_keys]
@@ -68,9 +70,11 @@ class ChannelConfig(BaseModel):
     def typed_options(self, model: type[OptionsT]) -> OptionsT:
         """`options` as the provider's options model, validated once (ValidationError if
         they do not fit it)."""
-        typed = self._typed_options
-        if not isinstance(typed, model):
-            typed = self._typed_options = model.model_validate(self.options)
+        cached = self._typed_options
+        if cached is not None and isinstance(cached[1], model) and cached[0] == self.options:
+            return cached[1]
+        typed = model.model_validate(self.options)
+        self._typed_options = (dict(self.options), typed)
         return typed
 
 

@@ -19,10 +19,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_asgi(app: Any, port: int | None = None) -> Iterator[str]:
-    """Yield the base URL (http://127.0.0.1:PORT) while `app` is served; stop it afterwards."""
+def serve_asgi(
+    app: Any, port: int | None = None, *, tls: tuple[str, str] | None = None
+) -> Iterator[str]:
+    """Yield the base URL (http://127.0.0.1:PORT, https with `tls`: a certificate and key
+    file) while `app` is served; stop it afterwards."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    certfile, keyfile = tls or (None, None)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -32,7 +44,7 @@ def serve_asgi(app: Any, port: int | None = None) -> Iterator[str]:
             raise RuntimeError("fake server did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

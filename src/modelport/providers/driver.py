@@ -26,7 +26,7 @@ from ..settings import ChannelConfig
 from .base import ProviderDeps, UpstreamProvider
 from .errors import UpstreamError, malformed
 from .keyring import KeyRing
-from .sse import ServerSentEvent, iter_lines, iter_sse
+from .sse import LineTooLong, ServerSentEvent, iter_lines, iter_sse
 from .stream import OutputBudget, ProviderStream, StreamItem
 
 T = TypeVar("T")
@@ -152,12 +152,17 @@ class HTTPAdapter(UpstreamProvider, ABC):
             vendor=self.vendor,
             params=call.params,
         ) as body:
-            events = iter_sse(iter_lines(body.blocks()))
-            async for event in events:
-                for item in convert(reader.read, event, self.vendor):
-                    yield item
-                if reader.done:
-                    await drain(events)  # keeps the connection alive for the next request
-                    break
+            events = iter_sse(iter_lines(body.blocks(), self._limits.max_body_bytes))
+            try:
+                async for event in events:
+                    for item in convert(reader.read, event, self.vendor):
+                        yield item
+                    if reader.done:
+                        await drain(events)  # keeps the connection alive for the next request
+                        break
+            except LineTooLong as exc:
+                raise UpstreamError(
+                    502, f"{self.vendor} sent {exc}", code="upstream_response_too_large"
+                ) from None
         for item in convert(lambda _: reader.close(), None, self.vendor):
             yield item

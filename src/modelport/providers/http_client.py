@@ -46,6 +46,10 @@ _UNREACHED = (
 )
 
 
+# Everything a call may fail with below HTTP (aiohttp's, the SOCKS connector's, timeouts).
+_FAILURES = (aiohttp.ClientError, TimeoutError, *_UNREACHED)
+
+
 def default_tls_context(trust_env: bool = True) -> ssl.SSLContext:
     """Verifying context over SSL_CERT_FILE when set (and trusted), else certifi's bundle."""
     cafile = os.environ.get("SSL_CERT_FILE") if trust_env else None
@@ -78,7 +82,7 @@ def transport_error(exc: BaseException, vendor: str) -> UpstreamError:
     """An aiohttp failure as the error a client gets (and whether routing may retry)."""
     if isinstance(exc, _UNREACHED):
         return unreachable(vendor, f"{type(exc).__name__}: {exc}")
-    if isinstance(exc, asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return UpstreamError(504, f"{vendor} timed out: {type(exc).__name__}", code="upstream_timeout")
     if isinstance(exc, aiohttp.ClientResponseError):  # the head did not parse or was too large
         return UpstreamError(
@@ -86,8 +90,10 @@ def transport_error(exc: BaseException, vendor: str) -> UpstreamError:
             f"{vendor} sent a response head we refuse: {exc.message}",
             code="upstream_bad_response",
         )
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return malformed(vendor, f"the body could not be read ({exc})")
+    if isinstance(exc, aiohttp.ClientPayloadError):  # cut off, or not decodable as declared
+        return UpstreamError(
+            502, f"{vendor} sent a body that could not be read: {exc}", code="upstream_connection_error"
+        )
     return UpstreamError(
         502,
         f"{vendor} connection failed after the request was sent: {type(exc).__name__}",
@@ -112,11 +118,13 @@ class UpstreamHTTP:
                 "limit_per_host": 0,
                 "keepalive_timeout": s.idle_seconds,
             }
-            connector: aiohttp.BaseConnector = (
-                aiohttp_socks.ProxyConnector.from_url(socks, rdns=socks.startswith("socks5h"), **options)
-                if socks
-                else aiohttp.TCPConnector(**options)
-            )
+            connector: aiohttp.BaseConnector
+            if socks:  # socks5h: the proxy resolves names (python-socks spells it rdns)
+                remote_dns = socks.startswith("socks5h://")
+                url = "socks5://" + socks.removeprefix("socks5h://") if remote_dns else socks
+                connector = aiohttp_socks.ProxyConnector.from_url(url, rdns=remote_dns, **options)
+            else:
+                connector = aiohttp.TCPConnector(**options)
             session = aiohttp.ClientSession(
                 connector=connector,
                 trust_env=s.trust_env and not socks,
@@ -203,9 +211,7 @@ class UpstreamHTTP:
         try:
             async with self._post(url, body, headers, channel, params) as response:
                 return response.status, await self._read(response, vendor), response.headers
-        except aiohttp.ClientError as exc:
-            raise transport_error(exc, vendor) from None
-        except asyncio.TimeoutError as exc:
+        except _FAILURES as exc:
             raise transport_error(exc, vendor) from None
 
     async def post_json(
@@ -246,9 +252,7 @@ class UpstreamHTTP:
                 if response.status != 200:
                     raise on_error(response.status, await self._read(response, vendor), response.headers)
                 yield UpstreamBody(response, self.settings.max_stream_bytes, vendor)
-        except aiohttp.ClientError as exc:
-            raise transport_error(exc, vendor) from None
-        except asyncio.TimeoutError as exc:
+        except _FAILURES as exc:
             raise transport_error(exc, vendor) from None
 
     async def aclose(self) -> None:
@@ -275,9 +279,7 @@ class UpstreamBody:
                 if size > self._limit:
                     raise _refusal(self._vendor, self._limit, "a stream")
                 yield block
-        except aiohttp.ClientError as exc:
-            raise transport_error(exc, self._vendor) from None
-        except asyncio.TimeoutError as exc:
+        except _FAILURES as exc:
             raise transport_error(exc, self._vendor) from None
 
     async def read(self) -> bytes:

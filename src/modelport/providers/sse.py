@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 _NEWLINE = re.compile("\r\n|\r|\n")
+MAX_LINE = 16 * 1024 * 1024  # characters of one line, unless the caller says otherwise
 
 
 @dataclass(frozen=True)
@@ -16,20 +17,41 @@ class ServerSentEvent:
     data: str
 
 
-async def iter_lines(blocks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+class LineTooLong(ValueError):
+    """An event-stream line that grew past the limit without ending."""
+
+
+async def iter_lines(
+    blocks: AsyncIterator[bytes], max_line: int = MAX_LINE
+) -> AsyncIterator[str]:
     """Network reads as text lines (UTF-8, undecodable bytes replaced), split at CR, LF or
-    CRLF as server-sent events are, whichever read a line ends in."""
+    CRLF as server-sent events are, whichever read a line ends in. Pieces of an unfinished
+    line are kept in a list (joined once it ends), and past `max_line` characters it is
+    refused: an upstream that never ends a line costs neither quadratic copying nor memory."""
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    rest = ""
+    held: list[str] = []  # an unfinished line, in pieces (maybe ending in half a CRLF)
+    held_chars = 0
     async for data in blocks:
-        text = rest + decoder.decode(data)
+        text = decoder.decode(data)
+        if "\n" not in text and "\r" not in text:
+            held.append(text)
+            held_chars += len(text)
+            if held_chars > max_line:
+                raise LineTooLong(f"a line longer than {max_line} characters")
+            continue
+        if held:
+            text = "".join(held) + text
+            held.clear()
         held_cr = text.endswith("\r")  # maybe the first half of a CRLF
         lines = _NEWLINE.split(text[:-1] if held_cr else text)
         rest = lines.pop() + ("\r" if held_cr else "")
         for line in lines:
             yield line
-    rest += decoder.decode(b"", final=True)
-    for line in _NEWLINE.split(rest):
+        held_chars = len(rest)
+        if rest:
+            held.append(rest)
+    tail = "".join(held) + decoder.decode(b"", final=True)
+    for line in _NEWLINE.split(tail):
         if line:
             yield line
 

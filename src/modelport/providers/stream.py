@@ -117,16 +117,17 @@ class ProviderStream:
             return item
         chars = delta_chars(item)
         if chars:
-            self._chars += chars
-            self._pieces += 1
             budget = self._budget.tokens
-            if self._pieces > budget or self._chars > budget * MAX_CHARS_PER_TOKEN:
+            if self._pieces >= budget or self._chars + chars > budget * MAX_CHARS_PER_TOKEN:
+                # Not handed on, so not billed: the bill is what went through.
                 raise UpstreamError(
                     502,
                     f"{self._vendor} kept streaming past the output the request allows "
                     f"(about {budget} tokens); the stream was cut",
                     code="upstream_overrun",
                 )
+            self._chars += chars
+            self._pieces += 1
         self._yielded = True
         return item
 

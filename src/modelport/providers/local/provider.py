@@ -28,8 +28,10 @@ from ...protocol.chat_response import (
 )
 from ...protocol.errors import APIError, invalid_request, server_overloaded
 from ...settings import ChannelConfig, default_gguf_path
-from ..base import ProviderDeps
+from ..base import EngineLoad, ProviderDeps
+from ..driver import NoOptions
 from ..errors import UpstreamError
+from ..stream import OutputBudget, ProviderStream, StreamEnd, StreamItem
 from .convert import sampling_choices, template_messages
 from .tools import ParsedCall, call_id, parse_call
 
@@ -37,8 +39,11 @@ from .tools import ParsedCall, call_id, parse_call
 class LocalProvider:
     """Serves catalogue models from GGUF files in-process; one engine per file."""
 
+    Options = NoOptions  # a local channel's settings are `model_path` and the engine's
+
     def __init__(self, deps: ProviderDeps) -> None:
         self._settings = deps.settings.engine
+        self._limits = deps.settings.upstream
         self._engines: dict[str, LocalEngine] = {}
 
     def engine_for(self, channel: ChannelConfig) -> LocalEngine:
@@ -49,8 +54,11 @@ class LocalProvider:
             self._engines[path] = engine
         return engine
 
-    def engines(self) -> list[LocalEngine]:
-        return list(self._engines.values())
+    def loads(self) -> list[EngineLoad]:
+        return [
+            EngineLoad(engine.model.path, engine.scheduler.active, engine.scheduler.queued)
+            for engine in self._engines.values()
+        ]
 
     async def prepare(self, channel: ChannelConfig) -> None:
         """Load the channel's model now (at startup) rather than on the first request."""
@@ -107,38 +115,33 @@ class LocalProvider:
             usage=Usage.of(generation.prompt_tokens, generation.completion_tokens()),
         )
 
-    def stream(self, request: ChatCompletionRequest, channel: ChannelConfig) -> LocalStream:
-        return LocalStream(self, request, channel)
+    def stream(self, request: ChatCompletionRequest, channel: ChannelConfig) -> ProviderStream:
+        """Chunks as the engine makes them; the usage is exact, even for a stream closed early."""
+        run = _LocalRun(self, request, channel)
+        budget = OutputBudget.of(request, self._limits)
+        return ProviderStream(
+            run.items(), request=request, budget=budget, vendor="local engine", counted=run.usage
+        )
 
 
-class LocalStream:
-    """An async iterator of chunks whose `usage` is exact even if the client leaves early."""
+class _LocalRun:
+    """One streamed generation: its chunks, and its exact usage at any moment."""
 
     def __init__(
         self, provider: LocalProvider, request: ChatCompletionRequest, channel: ChannelConfig
     ) -> None:
-        self.usage: Usage | None = None
         self._provider = provider
         self._request = request
         self._channel = channel
         self._generation: Generation | None = None
-        self._chunks = self._run()
 
-    def __aiter__(self) -> LocalStream:
-        return self
-
-    async def __anext__(self) -> ChatCompletionChunk:
-        return await self._chunks.__anext__()
-
-    async def aclose(self) -> None:
-        await self._chunks.aclose()
+    def usage(self) -> Usage | None:
         generation = self._generation
-        if generation is not None and not generation.done:
-            await generation.cancelled()
-        if generation is not None and self.usage is None:
-            self.usage = Usage.of(generation.prompt_tokens, generation.completion_tokens())
+        if generation is None:
+            return None
+        return Usage.of(generation.prompt_tokens, generation.completion_tokens())
 
-    async def _run(self) -> AsyncGenerator[ChatCompletionChunk, None]:
+    async def items(self) -> AsyncGenerator[StreamItem, None]:
         request = self._request
         generation = self._generation = self._provider._start(request, self._channel)
         shaper = _ChunkShaper(request)
@@ -152,8 +155,7 @@ class LocalStream:
                         yield chunk
                 else:
                     raise UpstreamError(500, event.message, type="server_error")
-            self.usage = Usage.of(generation.prompt_tokens, generation.completion_tokens())
-            yield shaper.chunk([], usage=self.usage)
+            yield StreamEnd(Usage.of(generation.prompt_tokens, generation.completion_tokens()))
         finally:
             if not generation.done:
                 await generation.cancelled()
