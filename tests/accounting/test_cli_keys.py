@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from modelport.accounting.keys import KeyRecord, KeyStore, display_key
-from modelport.cli_keys import keys_app
+from modelport.cli.keys import keys_app
 from modelport.storage.db import Database
 
 runner = CliRunner()

@@ -29,6 +29,52 @@ class ChannelConfigError(ValueError):
         super().__init__(f"model '{model}', channel {channel}: {field}: {problem}")
 
 
+def provider_class(table: dict[str, str], name: str) -> Any:
+    module_name, _, class_name = table[name].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def check_catalogue(models: list[ModelConfig], table: dict[str, str] = BUILTIN_PROVIDERS) -> None:
+    """Every channel names a known provider and its `options` fit that provider's model."""
+    for model in models:
+        for index, channel in enumerate(model.channels):
+            if channel.provider not in table:
+                known = ", ".join(sorted(table))
+                raise ChannelConfigError(
+                    model.name, index, "provider", f"unknown '{channel.provider}' ({known})"
+                )
+            options: type[BaseModel] = provider_class(table, channel.provider).Options
+            try:
+                channel.typed_options(options)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in ("options", *first["loc"]))
+                raise ChannelConfigError(model.name, index, where, first["msg"]) from None
+
+
+def provider_class(table: dict[str, str], name: str) -> Any:
+    module_name, _, class_name = table[name].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def check_catalogue(models: list[ModelConfig], table: dict[str, str] = BUILTIN_PROVIDERS) -> None:
+    """Every channel names a known provider and its `options` fit that provider's model."""
+    for model in models:
+        for index, channel in enumerate(model.channels):
+            if channel.provider not in table:
+                known = ", ".join(sorted(table))
+                raise ChannelConfigError(
+                    model.name, index, "provider", f"unknown '{channel.provider}' ({known})"
+                )
+            options: type[BaseModel] = provider_class(table, channel.provider).Options
+            try:
+                channel.typed_options(options)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in ("options", *first["loc"]))
+                raise ChannelConfigError(model.name, index, where, first["msg"]) from None
+
+
 class ProviderRegistry:
     def __init__(self, deps: ProviderDeps, table: dict[str, str] | None = None) -> None:
         self._deps = deps
@@ -38,35 +84,17 @@ class ProviderRegistry:
     def known(self, name: str) -> bool:
         return name in self._table
 
-    def provider_class(self, name: str) -> Any:
-        module_name, _, class_name = self._table[name].partition(":")
-        return getattr(importlib.import_module(module_name), class_name)
-
     def get(self, name: str) -> Provider:
         provider = self._instances.get(name)
         if provider is None:
             if name not in self._table:
                 raise APIError(500, f"unknown provider '{name}'", type="server_error")
-            provider = self.provider_class(name)(self._deps)
+            provider = provider_class(self._table, name)(self._deps)
             self._instances[name] = provider
         return provider
 
     def check(self, models: list[ModelConfig]) -> None:
-        """Every channel names a known provider and its `options` fit that provider's model."""
-        for model in models:
-            for index, channel in enumerate(model.channels):
-                if not self.known(channel.provider):
-                    known = ", ".join(sorted(self._table))
-                    raise ChannelConfigError(
-                        model.name, index, "provider", f"unknown '{channel.provider}' ({known})"
-                    )
-                options: type[BaseModel] = self.provider_class(channel.provider).Options
-                try:
-                    channel.typed_options(options)
-                except ValidationError as exc:
-                    first = exc.errors()[0]
-                    where = ".".join(str(part) for part in ("options", *first["loc"]))
-                    raise ChannelConfigError(model.name, index, where, first["msg"]) from None
+        check_catalogue(models, self._table)
 
     async def prepare(self, models: list[ModelConfig]) -> None:
         """Let each channel's provider get ready (the local engine loads its model now)."""

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .cli_chat import _default_key
+from .chat import default_key
 
 kb_app = typer.Typer(name="kb", help="Manage knowledge bases on a running server.")
 out = Console()
@@ -29,7 +29,7 @@ _STEPS = {"upload": 1, "init": 2, "parsing": 3, "online": 4, "fail": 4}
 
 @contextmanager
 def _client(base_url: str, api_key: str | None) -> Iterator[httpx.Client]:
-    key = api_key or _default_key()
+    key = api_key or default_key()
     if not key:
         err.print("no API key: pass --api-key or set MODELPORT_API_KEY")
         raise typer.Exit(2)

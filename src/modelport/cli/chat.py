@@ -7,10 +7,10 @@ import sys
 
 import httpx
 
-from .settings import Settings
+from ..settings import Settings
 
 
-def _default_key() -> str | None:
+def default_key() -> str | None:
     path = Settings().data_dir / "admin_key"
     return path.read_text().strip() if path.exists() else None
 
@@ -18,7 +18,7 @@ def _default_key() -> str | None:
 def stream_answer(
     question: str, model: str | None, base_url: str, api_key: str | None, max_tokens: int
 ) -> int:
-    key = api_key or _default_key()
+    key = api_key or default_key()
     if not key:
         print("no API key: pass --api-key or set MODELPORT_API_KEY", file=sys.stderr)
         return 2

@@ -15,11 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .accounting.keys import KeyRecord, KeyStore
-from .accounting.pricing import from_micros, to_micros
-from .settings import Settings
-from .storage.db import Database
-from .storage.tables import utcnow
+from ..accounting.keys import KeyRecord, KeyStore
+from ..accounting.pricing import from_micros, to_micros
+from ..settings import Settings
+from ..storage.db import Database
+from ..storage.tables import utcnow
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""`modelport`: serve, chat from the terminal, manage keys."""
+"""`modelport serve`: check the configuration, then run the app on uvicorn."""
 
 from __future__ import annotations
 
@@ -6,21 +6,16 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
+from pydantic import ValidationError
 
-from .cli_kb import kb_app
-from .cli_keys import keys_app
-
-app = typer.Typer(
-    name="modelport", help="An OpenAI-compatible LLM API platform.", no_args_is_help=True
-)
-app.add_typer(keys_app)
-app.add_typer(kb_app)
+from ..providers.registry import ChannelConfigError, check_catalogue
+from ..settings import Settings
 
 
-@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
@@ -42,6 +37,10 @@ def serve(
         os.environ["MODELPORT_CONFIG"] = str(config)
     if data_dir is not None:
         os.environ["MODELPORT_DATA_DIR"] = str(data_dir)
+    problem = config_problem()
+    if problem is not None:
+        typer.echo(f"modelport: {problem}", err=True)
+        raise typer.Exit(2)
     metrics_dir = _multiprocess_metrics_dir() if workers > 1 else None
     try:
         _run_uvicorn(host, port, workers, (log_level or "info").lower())
@@ -88,23 +87,40 @@ def _run_uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
     )
 
 
-@app.command()
-def chat(
-    question: Annotated[str, typer.Argument(help="What to ask.")],
-    model: Annotated[
-        str | None, typer.Option(help="Model name (default: the first served).")
-    ] = None,
-    base_url: Annotated[
-        str, typer.Option(envvar="MODELPORT_BASE_URL")
-    ] = "http://127.0.0.1:8000/v1",
-    api_key: Annotated[str | None, typer.Option(envvar="MODELPORT_API_KEY")] = None,
-    max_tokens: Annotated[int, typer.Option(min=1)] = 256,
-) -> None:
-    """Ask a running server a question and stream the answer to the terminal."""
-    from .cli_chat import stream_answer
-
-    raise typer.Exit(stream_answer(question, model, base_url, api_key, max_tokens))
+def config_problem() -> str | None:
+    """What is wrong with the configuration (the file, model, channel and field), or None."""
+    path = os.environ.get("MODELPORT_CONFIG") or "the environment"
+    try:
+        settings = Settings()
+        check_catalogue(settings.models)
+    except ChannelConfigError as exc:
+        return f"{path}: {exc}"
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        return f"{path}: {_where(error['loc'], path)}: {error['msg']}"
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        return f"{path}: {exc}"
+    return None
 
 
-def main() -> None:
-    app()
+def _where(loc: tuple[int | str, ...], path: str) -> str:
+    """A validation error's location, with the model named (`models.3` → `model 'gpt-4'`)."""
+    if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
+        name = _model_name(path, loc[1])
+        rest = loc[2:]
+        where = f"model '{name}'" if name else f"model {loc[1]}"
+        if len(rest) >= 2 and rest[0] == "channels":
+            where += f", channel {rest[1]}"
+            rest = rest[2:]
+        return where + (": " + ".".join(str(part) for part in rest) if rest else "")
+    return ".".join(str(part) for part in loc)
+
+
+def _model_name(path: str, index: int) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data: Any = yaml.safe_load(fh)
+        name = data["models"][index]["name"]
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return None
+    return str(name)
