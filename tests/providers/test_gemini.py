@@ -238,8 +238,8 @@ async def test_refusals(provider: GeminiProvider, channel: ChannelConfig) -> Non
         ("503", 502, "upstream_overloaded", True),
         # the request reached Gemini (which may have run and billed it): never sent again
         ("garbage", 502, "upstream_malformed_response", False),
-        # a body cut short is read as a malformed answer by the shared client
-        ("reset", 502, "upstream_malformed_response", False),
+        # a body cut short: the connection dropped after the request was sent
+        ("reset", 502, "upstream_connection_error", False),
     ],
 )
 async def test_failures(
@@ -263,11 +263,8 @@ async def test_broken_streams(provider: GeminiProvider, channel: ChannelConfig, 
     with pytest.raises(UpstreamError) as info:
         await collect(stream)
     error = info.value
-    assert (error.status, error.code, error.retryable) == (
-        502,
-        "upstream_malformed_response",
-        False,
-    )
+    code = "upstream_connection_error" if fault == "reset" else "upstream_malformed_response"
+    assert (error.status, error.code, error.retryable) == (502, code, False)
 
 
 def event(data: dict[str, Any]) -> ServerSentEvent:

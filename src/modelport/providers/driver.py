@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -25,6 +26,7 @@ from ..protocol.chat_response import ChatCompletion
 from ..settings import ChannelConfig
 from .base import ProviderDeps, UpstreamProvider
 from .errors import UpstreamError, malformed
+from .http_client import UpstreamBody
 from .keyring import KeyRing
 from .sse import LineTooLong, ServerSentEvent, iter_lines, iter_sse
 from .stream import OutputBudget, ProviderStream, StreamItem
@@ -141,18 +143,10 @@ class HTTPAdapter(UpstreamProvider, ABC):
     async def stream_items(
         self, request: ChatCompletionRequest, channel: ChannelConfig
     ) -> AsyncGenerator[StreamItem, None]:
-        call = await self.call(request, channel, stream=True)
         reader = self.reader(request, channel)
-        async with self._http.stream(
-            call.url,
-            body=call.body,
-            headers=call.headers,
-            channel=channel,
-            on_error=self.error_from,
-            vendor=self.vendor,
-            params=call.params,
-        ) as body:
-            events = iter_sse(iter_lines(body.blocks(), self._limits.max_body_bytes))
+        async with self.open_stream(request, channel) as body:
+            lines = iter_lines(body.blocks(), self._limits.max_body_bytes)
+            events = iter_sse(lines)
             try:
                 async for event in events:
                     for item in convert(reader.read, event, self.vendor):
@@ -166,3 +160,20 @@ class HTTPAdapter(UpstreamProvider, ABC):
                 ) from None
         for item in convert(lambda _: reader.close(), None, self.vendor):
             yield item
+
+    @asynccontextmanager
+    async def open_stream(
+        self, request: ChatCompletionRequest, channel: ChannelConfig
+    ) -> AsyncIterator[UpstreamBody]:
+        """The 200 answer whose body carries the events (a vendor may look at it first)."""
+        call = await self.call(request, channel, stream=True)
+        async with self._http.stream(
+            call.url,
+            body=call.body,
+            headers=call.headers,
+            channel=channel,
+            on_error=self.error_from,
+            vendor=self.vendor,
+            params=call.params,
+        ) as body:
+            yield body

@@ -10,7 +10,7 @@ ERNIE's quirks, on top of the shared driver:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,11 +18,9 @@ from ...protocol.chat import ChatCompletionRequest
 from ...protocol.chat_response import ChatCompletion
 from ...settings import ChannelConfig
 from ..base import ProviderDeps
-from ..driver import Call, HTTPAdapter, base_url_of, convert, drain
+from ..driver import Call, HTTPAdapter, base_url_of, convert
 from ..errors import UpstreamError, malformed
 from ..http_client import UpstreamBody, parse_json
-from ..sse import iter_lines, iter_sse
-from ..stream import StreamItem
 from .codes import TOKEN_CODES, ernie_error, http_error
 from .convert import ernie_to_openai, openai_to_ernie
 from .options import ErnieOptions, credentials
@@ -105,23 +103,8 @@ class ErnieProvider(HTTPAdapter):
             self._refused(refusal, call, last=attempt == ATTEMPTS)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def stream_items(
-        self, request: ChatCompletionRequest, channel: ChannelConfig
-    ) -> AsyncGenerator[StreamItem, None]:
-        reader = self.reader(request, channel)
-        async with self._event_stream(request, channel) as body:
-            events = iter_sse(iter_lines(body.blocks()))
-            async for event in events:
-                for item in convert(reader.read, event, VENDOR):
-                    yield item
-                if reader.done:
-                    await drain(events)  # keeps the connection alive for the next request
-                    break
-        for item in convert(lambda _: reader.close(), None, VENDOR):
-            yield item
-
     @asynccontextmanager
-    async def _event_stream(
+    async def open_stream(
         self, request: ChatCompletionRequest, channel: ChannelConfig
     ) -> AsyncIterator[UpstreamBody]:
         """The answer's event stream; a refusal comes as one JSON body instead."""
