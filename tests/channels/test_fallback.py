@@ -44,7 +44,6 @@ def ask_streaming(sdk: openai.OpenAI, model: str) -> str:
         ("fallback-429", "sk-429"),
         ("fallback-500", "sk-500"),
         ("fallback-503", "sk-503"),
-        ("fallback-timeout", "sk-stall"),
     ],
 )
 def test_falls_back_before_the_first_byte(
@@ -55,6 +54,21 @@ def test_falls_back_before_the_first_byte(
     assert ask_streaming(sdk, model) == ANSWER
     tried = vendors.openai_keys()[before:]
     assert tried.count(primary_key) == 2 and tried.count("sk-test-2") == 2
+
+
+def test_a_read_timeout_is_final_but_first_token_timeout_moves_on(
+    sdk: openai.OpenAI, vendors: Vendors
+) -> None:
+    """The stalled request reached its upstream, which may still run and bill it: a read
+    timeout is the answer (504). A stream's `first_token_timeout` is the operator's explicit
+    rule to try the next channel when the first is slow, so it does."""
+    before = len(vendors.openai_keys())
+    with pytest.raises(openai.APIStatusError) as timed_out:
+        ask(sdk, "fallback-timeout")
+    assert timed_out.value.status_code == 504
+    assert vendors.openai_keys()[before:] == ["sk-stall"]
+    assert ask_streaming(sdk, "fallback-timeout") == ANSWER
+    assert vendors.openai_keys()[before + 1 :] == ["sk-stall", "sk-test-2"]
 
 
 def test_falls_back_when_connection_refused(sdk: openai.OpenAI, vendors: Vendors) -> None:
