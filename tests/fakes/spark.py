@@ -8,18 +8,24 @@ parameter ranges, answering with frames whose `header.status`/`payload.choices.s
 0 → 1 → 2 with usage on the last. Magic words in the last user message make it misbehave:
 SPARK_RATE_LIMIT (11202), SPARK_BUSY (10110), SPARK_AUDIT (10013), SPARK_GARBAGE (a non-JSON
 frame mid-answer), SPARK_DROP (the connection closes mid-answer).
+
+`scripted` is a bare Spark-like server for what the fake cannot stage: it answers with the
+frames, silences and closes it is given, without checking anything.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import re
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -28,6 +34,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
+from websockets.asyncio.server import ServerConnection, serve
 
 DOMAINS = {
     "/v1.1/chat": "lite",
@@ -219,3 +226,35 @@ def _frame(
         "header": {"code": 0, "message": "Success", "sid": sid, "status": status},
         "payload": payload,
     }
+
+
+@asynccontextmanager
+async def scripted(
+    *replies: str | float | None, hung_up: asyncio.Event | None = None
+) -> AsyncIterator[str]:
+    """A WebSocket server (its ws:// URL) that takes the request frame, then for each reply
+    sends a text frame (str), keeps silent for some seconds (float) or closes the connection
+    (None). A client that hangs up while it is silent ends the script and sets `hung_up`."""
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.recv()
+        for reply in replies:
+            if reply is None:
+                return await ws.close()
+            if isinstance(reply, float):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ws.wait_closed(), reply)
+                    if hung_up is not None:
+                        hung_up.set()
+                    return
+            else:
+                await ws.send(reply)
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        yield f"ws://127.0.0.1:{next(iter(server.sockets)).getsockname()[1]}"
+
+
+def text_frame(status: int, content: str) -> str:
+    """A Spark answer frame that reports no usage."""
+    items = [{"content": content, "role": "assistant", "index": 0}]
+    return json.dumps(_frame("cht0", status, 0, items, None))

@@ -1,13 +1,15 @@
 """Building OpenAI-shaped output from vendors that speak another protocol.
 
 Adapters hand over text, tool calls and a finish reason; the legacy `functions` spelling
-(`function_call` instead of `tool_calls`) is decided here once, from the request.
+(`function_call` instead of `tool_calls`) is decided here once, from the request. A vendor
+that only streams gets its non-stream answer from `collect_completion`.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 
 from ..protocol.chat import ChatCompletionRequest
@@ -26,6 +28,7 @@ from ..protocol.chat_response import (
     Usage,
     completion_id,
 )
+from .stream import StreamEnd, StreamItem, delta_chars, estimate_tokens, prompt_chars
 
 
 def tool_call_id() -> str:
@@ -70,6 +73,71 @@ def completion_from_parts(
         choices=choices,
         usage=usage,
     )
+
+
+@dataclass
+class _ChoiceParts:
+    """What the chunks of one choice index streamed, reassembled as OpenAI clients do."""
+
+    texts: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    calls: dict[int, ToolCallParts] = field(default_factory=dict)
+    finish: FinishReason | None = None
+
+    def add(self, choice: ChunkChoice) -> None:
+        delta = choice.delta
+        self.finish = choice.finish_reason or self.finish
+        if delta.content:
+            self.texts.append(delta.content)
+        if delta.reasoning_content:
+            self.reasoning.append(delta.reasoning_content)
+        for call in delta.tool_calls or ():
+            self._call(call.index, call.id, call.function)
+        if delta.function_call is not None:
+            self._call(0, None, delta.function_call)
+
+    def _call(self, index: int, call_id: str | None, fn: FunctionCallDelta | None) -> None:
+        parts = self.calls.get(index)
+        if parts is None:
+            parts = self.calls[index] = ToolCallParts(call_id or tool_call_id(), "", "")
+        if fn is not None:
+            parts.name += fn.name or ""
+            parts.arguments += fn.arguments or ""
+
+
+async def collect_completion(
+    items: AsyncIterable[StreamItem], request: ChatCompletionRequest, model: str
+) -> ChatCompletion:
+    """The non-stream completion a provider's stream items make: text, reasoning, tool calls
+    and finish reason per choice, and the usage of its `StreamEnd` (without one, an estimate
+    from the characters, as `ProviderStream` makes)."""
+    choices: dict[int, _ChoiceParts] = {}
+    end: StreamEnd | None = None
+    chars = 0
+    first_id: str | None = None
+    async for item in items:
+        if isinstance(item, StreamEnd):
+            end = item
+            continue
+        first_id = first_id or item.id
+        chars += delta_chars(item)
+        for choice in item.choices:
+            choices.setdefault(choice.index, _ChoiceParts()).add(choice)
+    if end is None:
+        end = StreamEnd(Usage.of(estimate_tokens(prompt_chars(request)), estimate_tokens(chars)))
+    ordered = [choices[i] for i in sorted(choices)] or [_ChoiceParts()]
+    completion = completion_from_parts(
+        request,
+        model=model,
+        texts=["".join(p.texts) for p in ordered],
+        calls=[[p.calls[i] for i in sorted(p.calls)] for p in ordered],
+        finishes=[p.finish for p in ordered],
+        usage=end.usage,
+        id=first_id,
+    )
+    for out, parts in zip(completion.choices, ordered, strict=True):
+        out.message.reasoning_content = "".join(parts.reasoning) or None
+    return completion
 
 
 def tool_finish(request: ChatCompletionRequest) -> FinishReason:

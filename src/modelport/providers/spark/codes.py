@@ -5,8 +5,7 @@ Codes from iFlytek's Spark Web API error table.
 
 from __future__ import annotations
 
-from ..errors import UpstreamError
-from ..http import upstream_error
+from ..errors import UpstreamError, upstream_error
 
 _STATUS_BY_CODE: dict[int, int] = {
     10000: 502,  # upgrading to ws failed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from ...protocol.chat import ChatCompletionRequest, ChatMessage
@@ -17,8 +16,9 @@ from ...protocol.chat_response import (
     Usage,
     completion_id,
 )
-from ..chunks import tool_call_id
+from ..chunks import tool_call_id, tool_finish
 from ..errors import UpstreamError
+from ..stream import StreamEnd
 from .wire import (
     SparkChatParameters,
     SparkFrame,
@@ -124,7 +124,10 @@ def spark_messages(messages: list[ChatMessage]) -> list[SparkMessage]:
     if not turns:
         if not head:
             raise UpstreamError(
-                400, "the conversation has no user message", code="invalid_messages"
+                400,
+                "the conversation has no user message",
+                type="invalid_request_error",
+                code="invalid_messages",
             )
         return [SparkMessage(role="user", content=head[0].content)]
     return head + turns
@@ -154,39 +157,46 @@ def usage_of(frame: SparkFrame) -> Usage | None:
     )
 
 
-async def spark_frames_to_chunks(
-    frames: AsyncIterator[SparkFrame], request: ChatCompletionRequest
-) -> AsyncIterator[ChatCompletionChunk]:
-    """One chunk per frame; the last (status 2) carries the finish reason and usage."""
-    chunk_id, created = completion_id(), int(time.time())
-    legacy = request.uses_legacy_functions()
-    called = False
-    first = True
-    async for frame in frames:
+class SparkChunks:
+    """One stream's frames → chunks (one per frame, the last with the finish reason), then a
+    `StreamEnd` with the usage of the last frame when Spark reported it."""
+
+    def __init__(self, request: ChatCompletionRequest) -> None:
+        self._request = request
+        self._legacy = request.uses_legacy_functions()
+        self._id, self._created = completion_id(), int(time.time())
+        self._first = True
+        self._called = False
+        self._usage: Usage | None = None
+
+    def read(self, frame: SparkFrame) -> ChatCompletionChunk:
         items = frame.payload.choices.text if frame.payload else []
         delta = Delta(
-            role="assistant" if first else None,
+            role="assistant" if self._first else None,
             content="".join(i.content for i in items) or None,
         )
+        self._first = False
         call = next((i.function_call for i in items if i.function_call is not None), None)
         if call is not None:
-            called = True
+            self._called = True
             fn = FunctionCallDelta(name=call.name, arguments=call.arguments)
-            if legacy:
+            if self._legacy:
                 delta.function_call = fn
             else:
                 delta.tool_calls = [
                     ToolCallDelta(index=0, id=tool_call_id(), type="function", function=fn)
                 ]
-        first = False
-        last = frame.is_last()
         finish: FinishReason | None = None
-        if last:
-            finish = ("function_call" if legacy else "tool_calls") if called else "stop"
-        yield ChatCompletionChunk(
-            id=chunk_id,
-            created=created,
-            model=request.model,
+        if frame.is_last():
+            finish = tool_finish(self._request) if self._called else "stop"
+            self._usage = usage_of(frame)
+        return ChatCompletionChunk(
+            id=self._id,
+            created=self._created,
+            model=self._request.model,
             choices=[ChunkChoice(index=0, delta=delta, finish_reason=finish)],
-            usage=(usage_of(frame) or Usage()) if last else None,
         )
+
+    def end(self) -> StreamEnd | None:
+        """The usage Spark reported (none: `ProviderStream` estimates it)."""
+        return None if self._usage is None else StreamEnd(self._usage)
