@@ -177,11 +177,17 @@ def test_circuit_opens_and_recovers(
 
 
 def test_failover_when_an_upstream_dies_mid_run(sdk: openai.OpenAI, vendors: Vendors) -> None:
+    """Requests after the upstream died all fall back (they could not connect). A request it
+    had already read when it died is not sent again: the vendor may have run it, so at most
+    the few in flight then (4 at a time) end with a 502."""
     answered: list[str | None] = []
     some_done = threading.Event()
 
     def one(i: int) -> str | None:
-        answer = ask_streaming(sdk, "failover") if i % 2 else ask(sdk, "failover")
+        try:
+            answer = ask_streaming(sdk, "failover") if i % 2 else ask(sdk, "failover")
+        except openai.APIStatusError as exc:
+            answer = f"{exc.status_code} {exc.body['code']}"  # type: ignore[index]
         answered.append(answer)
         if len(answered) >= 10:
             some_done.set()
@@ -192,9 +198,12 @@ def test_failover_when_an_upstream_dies_mid_run(sdk: openai.OpenAI, vendors: Ven
         futures = [pool.submit(one, i) for i in range(40)]
         assert some_done.wait(60)
         victim.close()  # the upstream dies while requests are still coming
-        futures += [pool.submit(one, i) for i in range(40, 50)]  # and after it died
+        later = [pool.submit(one, i) for i in range(40, 50)]  # and after it died
         results = [f.result() for f in futures]
-    assert results == [ANSWER] * 50  # not one request lost
+        after = [f.result() for f in later]
+    assert after == [ANSWER] * 10
+    cut = [r for r in results if r != ANSWER]
+    assert len(cut) <= 4 and set(cut) <= {"502 upstream_connection_error"}
     served = len(vendors.victim.state.requests)
     assert 0 < served < 50
 
