@@ -11,8 +11,8 @@ import pytest
 
 from modelport.providers.base import ProviderDeps
 from modelport.providers.errors import UpstreamError
-from modelport.providers.openai_compat.adapter import OpenAICompatProvider
 from modelport.providers.http_client import UpstreamHTTP
+from modelport.providers.openai_compat.adapter import OpenAICompatProvider
 from modelport.settings import ChannelConfig, Settings
 from tests.fakes.server import free_port
 from tests.providers.helpers import (

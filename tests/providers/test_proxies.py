@@ -96,7 +96,11 @@ async def provider() -> AsyncIterator[OpenAICompatProvider]:
 
 def _channel(url: str, **fields: Any) -> ChannelConfig:
     return ChannelConfig(
-        provider="openai_compat", base_url=url + "/v1", api_key="sk-test-1", read_timeout=5, **fields
+        provider="openai_compat",
+        base_url=url + "/v1",
+        api_key="sk-test-1",
+        read_timeout=5,
+        **fields,
     )
 
 

@@ -35,11 +35,18 @@ def hostile() -> Iterator[HostileUpstream]:
 
 
 def _channel(url: str, mode: str, **extra: Any) -> dict[str, Any]:
-    return {"provider": "openai_compat", "base_url": f"{url}/{mode}/v1", "api_key": "sk-up", **extra}
+    return {
+        "provider": "openai_compat",
+        "base_url": f"{url}/{mode}/v1",
+        "api_key": "sk-up",
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
-def gateway(hostile: HostileUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def gateway(
+    hostile: HostileUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     url = hostile.url
     models: list[dict[str, Any]] = [
         {"name": mode, "channels": [_channel(url, mode, read_timeout=10)]} for mode in MODES
@@ -50,7 +57,10 @@ def gateway(hostile: HostileUpstream, tmp_path_factory: pytest.TempPathFactory) 
         _channel(url, "spare", weight=0),
     ]
     # A high breaker threshold: these tests fail the same channel on purpose, again and again.
-    config = {"models": models, "routing": {"max_attempts": 3, "breaker_failures": 100, "breaker_window": 100}}
+    config = {
+        "models": models,
+        "routing": {"max_attempts": 3, "breaker_failures": 100, "breaker_window": 100},
+    }
     with run_server(tmp_path_factory.mktemp("hostile"), config=config) as running:
         yield running
 
@@ -117,7 +127,9 @@ def test_limits_refuse_bombs_huge_bodies_and_heads_without_growing(
         with pytest.raises(openai.APIStatusError) as refused:
             _ask(sdk, mode, stream=stream)
         assert refused.value.status_code == 502, mode
-        expected = "upstream_bad_response" if mode == "huge-header" else "upstream_response_too_large"
+        expected = (
+            "upstream_bad_response" if mode == "huge-header" else "upstream_response_too_large"
+        )
         assert refused.value.body["code"] == expected, mode  # type: ignore[index]
     grown = _peak_rss_mib(gateway.process.pid) - peak
     assert grown < BOMB_BYTES / 2**20 / 4, f"peak RSS grew {grown:.0f} MiB"

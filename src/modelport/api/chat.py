@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletion
 from ..protocol.errors import ErrorResponse
-from .deps import ServicesAndKeyDep, caller_of
 from .departure import ClientDeparture
+from .deps import ServicesAndKeyDep, caller_of
 from .sse_response import WATCH_AFTER, SSEResponse
 
 router = APIRouter()

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 from ..accounting.booking import book_usage
 from ..accounting.gate import Gate
@@ -241,7 +239,9 @@ class ChatService:
         )
 
 
-def _billed_completion(response: ChatCompletion, request: ChatCompletionRequest) -> tuple[Usage, bool]:
+def _billed_completion(
+    response: ChatCompletion, request: ChatCompletionRequest
+) -> tuple[Usage, bool]:
     """The completion's usage, or an estimate (True) when the upstream reported none."""
     usage = response.usage
     if usage.total_tokens or usage.prompt_tokens or usage.completion_tokens:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 

@@ -74,7 +74,9 @@ def upstream_error(
 
 def malformed(vendor: str, detail: str) -> UpstreamError:
     """An answer we cannot read. Not retried: the upstream ran the request."""
-    return UpstreamError(502, f"{vendor} sent a malformed response: {detail}", code="upstream_malformed_response")
+    return UpstreamError(
+        502, f"{vendor} sent a malformed response: {detail}", code="upstream_malformed_response"
+    )
 
 
 def unreachable(vendor: str, detail: str) -> UpstreamError:

@@ -15,7 +15,6 @@ and TLS per channel, and every failure as an `UpstreamError`.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import ssl
@@ -83,7 +82,9 @@ def transport_error(exc: BaseException, vendor: str) -> UpstreamError:
     if isinstance(exc, _UNREACHED):
         return unreachable(vendor, f"{type(exc).__name__}: {exc}")
     if isinstance(exc, TimeoutError):
-        return UpstreamError(504, f"{vendor} timed out: {type(exc).__name__}", code="upstream_timeout")
+        return UpstreamError(
+            504, f"{vendor} timed out: {type(exc).__name__}", code="upstream_timeout"
+        )
     if isinstance(exc, aiohttp.ClientResponseError):  # the head did not parse or was too large
         return UpstreamError(
             502,
@@ -92,7 +93,9 @@ def transport_error(exc: BaseException, vendor: str) -> UpstreamError:
         )
     if isinstance(exc, aiohttp.ClientPayloadError):  # cut off, or not decodable as declared
         return UpstreamError(
-            502, f"{vendor} sent a body that could not be read: {exc}", code="upstream_connection_error"
+            502,
+            f"{vendor} sent a body that could not be read: {exc}",
+            code="upstream_connection_error",
         )
     return UpstreamError(
         502,
@@ -186,7 +189,11 @@ class UpstreamHTTP:
         """The whole body, refused past `max_body_bytes` (counted as it arrives)."""
         limit = self.settings.max_body_bytes
         declared = response.content_length
-        if declared is not None and declared > limit and not response.headers.get("content-encoding"):
+        if (
+            declared is not None
+            and declared > limit
+            and not response.headers.get("content-encoding")
+        ):
             raise _refusal(vendor, limit, "a body")
         parts: list[bytes] = []
         size = 0
@@ -227,7 +234,12 @@ class UpstreamHTTP:
     ) -> Any:
         """POST a JSON body and decode the JSON answer; a status other than 200 is `on_error`'s."""
         status, raw, received = await self.post(
-            url, body=orjson.dumps(body), headers=_json(headers), channel=channel, vendor=vendor, params=params
+            url,
+            body=orjson.dumps(body),
+            headers=_json(headers),
+            channel=channel,
+            vendor=vendor,
+            params=params,
         )
         if status != 200:
             raise on_error(status, raw, received)
@@ -248,9 +260,13 @@ class UpstreamHTTP:
         """POST a JSON body and hand over the answer's body as it arrives (a status other than
         200 is `on_error`'s, read whole)."""
         try:
-            async with self._post(url, orjson.dumps(body), _json(headers), channel, params) as response:
+            async with self._post(
+                url, orjson.dumps(body), _json(headers), channel, params
+            ) as response:
                 if response.status != 200:
-                    raise on_error(response.status, await self._read(response, vendor), response.headers)
+                    raise on_error(
+                        response.status, await self._read(response, vendor), response.headers
+                    )
                 yield UpstreamBody(response, self.settings.max_stream_bytes, vendor)
         except _FAILURES as exc:
             raise transport_error(exc, vendor) from None

@@ -14,7 +14,9 @@ class KeyRing:
         keys = tuple(channel.keys())
         if not keys:
             if required:
-                raise misconfigured(f"channel for provider '{channel.provider}' has no api_key configured")
+                raise misconfigured(
+                    f"channel for provider '{channel.provider}' has no api_key configured"
+                )
             return None
         turn = self._turns.get(keys, 0)
         self._turns[keys] = turn + 1

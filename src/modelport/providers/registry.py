@@ -52,29 +52,6 @@ def check_catalogue(models: list[ModelConfig], table: dict[str, str] = BUILTIN_P
                 raise ChannelConfigError(model.name, index, where, first["msg"]) from None
 
 
-def provider_class(table: dict[str, str], name: str) -> Any:
-    module_name, _, class_name = table[name].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
-
-
-def check_catalogue(models: list[ModelConfig], table: dict[str, str] = BUILTIN_PROVIDERS) -> None:
-    """Every channel names a known provider and its `options` fit that provider's model."""
-    for model in models:
-        for index, channel in enumerate(model.channels):
-            if channel.provider not in table:
-                known = ", ".join(sorted(table))
-                raise ChannelConfigError(
-                    model.name, index, "provider", f"unknown '{channel.provider}' ({known})"
-                )
-            options: type[BaseModel] = provider_class(table, channel.provider).Options
-            try:
-                channel.typed_options(options)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(part) for part in ("options", *first["loc"]))
-                raise ChannelConfigError(model.name, index, where, first["msg"]) from None
-
-
 class ProviderRegistry:
     def __init__(self, deps: ProviderDeps, table: dict[str, str] | None = None) -> None:
         self._deps = deps

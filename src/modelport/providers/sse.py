@@ -21,9 +21,7 @@ class LineTooLong(ValueError):
     """An event-stream line that grew past the limit without ending."""
 
 
-async def iter_lines(
-    blocks: AsyncIterator[bytes], max_line: int = MAX_LINE
-) -> AsyncIterator[str]:
+async def iter_lines(blocks: AsyncIterator[bytes], max_line: int = MAX_LINE) -> AsyncIterator[str]:
     """Network reads as text lines (UTF-8, undecodable bytes replaced), split at CR, LF or
     CRLF as server-sent events are, whichever read a line ends in. Pieces of an unfinished
     line are kept in a list (joined once it ends), and past `max_line` characters it is

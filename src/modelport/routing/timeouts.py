@@ -17,6 +17,7 @@ from ..providers.stream import ProviderStream, StreamEnd, StreamItem
 from .health import CircuitBreaker
 from .retry import is_channel_fault
 
+
 async def first_chunk(source: ProviderStream, timeout: float | None) -> StreamItem | None:
     """The stream's first item (None if it is empty), within `timeout` seconds if set."""
     if timeout is None:
