@@ -19,7 +19,7 @@ print(len(before), [round(float(v), 3) for v in vectors[0]])
 # imported numpy: each must get the real attribute.
 _FIRST_USE_FROM_THREADS = """
 import threading
-from modelport.numeric import np
+from modelport.lazy_numpy import np
 start = threading.Barrier(8)
 seen = []
 def use():

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from modelport.knowledge import _office
+from modelport.knowledge import _docx
 from modelport.knowledge.document import FileKind
 from modelport.knowledge.errors import ParseError, UnsupportedFileType
 from modelport.knowledge.parse import detect_kind, parse_document
@@ -70,7 +70,7 @@ def test_docx_zip_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("word/document.xml", b"\x20" * 2_000_000)  # compresses to ~2 KB
-    monkeypatch.setattr(_office, "DOCX_MAX_UNPACKED_BYTES", 1_000_000)
+    monkeypatch.setattr(_docx, "DOCX_MAX_UNPACKED_BYTES", 1_000_000)
     assert len(buffer.getvalue()) < 20_000
     with pytest.raises(ParseError, match="zip bomb"):
         parse_document(buffer.getvalue(), "bomb.docx")

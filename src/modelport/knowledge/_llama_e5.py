@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..numeric import np
+from ..lazy_numpy import np
 from ._e5_gguf import convert, read_normalisation
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
-from ..numeric import np
+from ..lazy_numpy import np
 from ._llama_e5 import LlamaE5
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from . import _office, _text_formats
+from . import _docx, _pdf, _text_formats
 from .document import FileKind, ParsedDocument, Segment
 from .errors import UnsupportedFileType
 
@@ -67,9 +67,9 @@ def parse_document(data: bytes, filename: str, content_type: str | None = None) 
     """
     kind = detect_kind(data, filename, content_type)
     if kind is FileKind.PDF:
-        segments = _office.read_pdf(data)
+        segments = _pdf.read_pdf(data)
     elif kind is FileKind.DOCX:
-        segments = _office.read_docx(data)
+        segments = _docx.read_docx(data)
     else:
         segments = _TEXT_READERS[kind](_text_formats.decode_text(data))
     return ParsedDocument(filename=filename, kind=kind, segments=tuple(segments))
@@ -119,7 +119,7 @@ def _sniff(data: bytes) -> FileKind | None:
     if _is_pdf(data):
         return FileKind.PDF
     if data.startswith(b"PK\x03\x04"):
-        if _office.is_docx_zip(data):
+        if _docx.is_docx_zip(data):
             return FileKind.DOCX
         raise UnsupportedFileType("zip archives other than .docx are not supported")
     for magic, name in _BINARY_MAGIC:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from ...numeric import np
+from ...lazy_numpy import np
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

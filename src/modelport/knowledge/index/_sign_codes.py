@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...numeric import np
+from ...lazy_numpy import np
 from ..embed import Vectors
 
 if TYPE_CHECKING:

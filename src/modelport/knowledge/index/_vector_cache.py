@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
-from ...numeric import np
+from ...lazy_numpy import np
 from ..embed import Vectors
 from ._sign_codes import SignCodes
 

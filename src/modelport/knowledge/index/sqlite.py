@@ -15,7 +15,7 @@ from pathlib import Path
 
 import apsw
 
-from ...numeric import np
+from ...lazy_numpy import np
 from ..document import Chunk
 from ..embed import Vectors
 from ..errors import IndexStoreError
