@@ -1,4 +1,4 @@
-"""The gateway benchmark under the name issue 4 uses: runs `gateway_overhead.py` (same-run
+"""The gateway benchmark: runs `gateway_overhead.py` (same-run
 aiohttp pass-through baseline, alternating rounds). Same arguments."""
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from .api.knowledge_deps import install_knowledge_errors
 from .api.metrics import router as metrics_router
 from .api.request_log import router as request_log_router
 from .observability.logs import configure_logging
+from .observability.metrics import Metrics
 from .services import build_services
 from .settings import Settings
 
@@ -35,11 +36,12 @@ GC_YOUNG_THRESHOLD = 20_000
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    metrics = Metrics()  # the edge layer observes every request into it; so do the services
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_json)
-        services = await build_services(settings)
+        services = await build_services(settings, metrics)
         app.state.services = services
         # Everything built so far lives as long as the process: frozen out of the collector's
         # sight. Requests' garbage is nearly all freed by refcount, so young collections can
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     upload_limit = settings.max_file_bytes + MULTIPART_OVERHEAD
     app.add_middleware(
         EdgeMiddleware,  # request id, access log and metrics, body limit
+        metrics=metrics,
         max_bytes=settings.max_body_bytes,
         overrides={"/v1/files": max(upload_limit, settings.max_body_bytes)},
     )

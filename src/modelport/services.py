@@ -78,7 +78,7 @@ def announce_bootstrap_key(raw: str, path: Path) -> None:
     sys.stderr.flush()
 
 
-async def build_services(settings: Settings) -> Services:
+async def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())
     await db.migrate()
@@ -102,7 +102,7 @@ async def build_services(settings: Settings) -> Services:
         await buffered.recover()  # usage of requests answered just before a crash
         ledger = buffered
         gate = Gate(Balances(keys, ledger.pending), build_rate_limiter(settings.redis_url))
-    metrics = Metrics()
+    metrics = metrics or Metrics()
     knowledge = build_knowledge(
         db,
         settings.data_dir,

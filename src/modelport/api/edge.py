@@ -65,9 +65,14 @@ class EdgeMiddleware:
     have their own limit (file uploads are larger than any JSON request)."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, overrides: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        max_bytes: int,
+        overrides: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
+        self.metrics = metrics
         self.max_bytes = max_bytes
         self.overrides = dict(overrides or {})
 
@@ -150,14 +155,10 @@ class EdgeMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
-    @staticmethod
-    def _done(scope: Scope, status: int, seconds: float, ttft: float | None) -> None:
+    def _done(self, scope: Scope, status: int, seconds: float, ttft: float | None) -> None:
         route = _route(scope)
-        app = scope.get("app")
-        services = getattr(getattr(app, "state", None), "services", None)  # once started
-        metrics = getattr(services, "metrics", None)
-        if isinstance(metrics, Metrics) and route != "/metrics":
-            metrics.observe_request(scope["method"], route, status, seconds, ttft)
+        if route != "/metrics":
+            self.metrics.observe_request(scope["method"], route, status, seconds, ttft)
         if log.isEnabledFor(logging.INFO):
             # What `log.info` does, minus its walk up the stack for the caller's file and
             # line (no formatter of ours shows them): this runs once per request.
