@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import aiohttp_socks
@@ -110,7 +112,7 @@ class UpstreamHTTP:
     def __init__(self, settings: UpstreamSettings | None = None) -> None:
         self.settings = settings or UpstreamSettings()
         self._sessions: dict[str, aiohttp.ClientSession] = {}  # "" → direct or env proxy
-        self._ways: dict[tuple[str | None, str | None, bool], _Way] = {}
+        self._ways: dict[tuple[str | None, str | None, bool, str, str], _Way] = {}
 
     def _session(self, socks: str = "") -> aiohttp.ClientSession:
         session = self._sessions.get(socks)
@@ -130,7 +132,7 @@ class UpstreamHTTP:
                 connector = aiohttp.TCPConnector(**options)
             session = aiohttp.ClientSession(
                 connector=connector,
-                trust_env=s.trust_env and not socks,
+                trust_env=False,  # the environment is read once per origin (`_env_proxy`)
                 auto_decompress=True,
                 max_line_size=s.max_header_line,
                 max_field_size=s.max_header_line,
@@ -141,8 +143,9 @@ class UpstreamHTTP:
             self._sessions[socks] = session
         return session
 
-    def _way(self, channel: ChannelConfig) -> _Way:
-        key = (channel.proxy, channel.ca_file, channel.verify)
+    def _way(self, channel: ChannelConfig, url: str) -> _Way:
+        origin = urlsplit(url)
+        key = (channel.proxy, channel.ca_file, channel.verify, origin.scheme, origin.netloc)
         way = self._ways.get(key)
         if way is None:
             tls: ssl.SSLContext | bool
@@ -152,13 +155,23 @@ class UpstreamHTTP:
                 tls = _tls_context(channel.ca_file)
             else:
                 tls = default_tls_context(self.settings.trust_env)
-            proxy = channel.proxy or None
+            proxy = channel.proxy or (self._env_proxy(origin) if self.settings.trust_env else None)
             if proxy is not None and proxy.startswith(_SOCKS):
                 way = _Way(self._session(proxy), None, tls)
             else:
                 way = _Way(self._session(), proxy, tls)
             self._ways[key] = way
         return way
+
+    @staticmethod
+    def _env_proxy(origin: SplitResult) -> str | None:
+        """HTTPS_PROXY / HTTP_PROXY for the origin's scheme unless NO_PROXY names its host, as
+        the standard library reads them (once per origin: aiohttp's own `trust_env` reads
+        them, and ~/.netrc in a thread, on every request)."""
+        proxy = getproxies().get(origin.scheme)
+        if not proxy or proxy_bypass(origin.hostname or ""):
+            return None
+        return proxy
 
     @asynccontextmanager
     async def _post(
@@ -169,7 +182,7 @@ class UpstreamHTTP:
         channel: ChannelConfig,
         params: Mapping[str, str] | None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        way = self._way(channel)
+        way = self._way(channel, url)
         timeout = aiohttp.ClientTimeout(
             total=None, connect=channel.connect_timeout, sock_read=channel.read_timeout
         )
