@@ -22,6 +22,7 @@ from .api.kb_search import router as kb_search_router
 from .api.kbs import router as kbs_router
 from .api.knowledge_deps import install_knowledge_errors
 from .api.metrics import router as metrics_router
+from .api.openapi import install_openapi
 from .api.request_log import router as request_log_router
 from .observability.logs import configure_logging
 from .observability.metrics import Metrics
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="modelport", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    install_openapi(app)
     install_knowledge_errors(app)
     for module in (chat, models, health, channels):
         app.include_router(module.router)

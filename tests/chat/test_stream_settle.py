@@ -10,7 +10,7 @@ from modelport.chat.stream import ChatStream
 from modelport.protocol.chat import ChatCompletionRequest
 from modelport.protocol.chat_response import ChatCompletionChunk, ChunkChoice, Delta, Usage
 from modelport.providers.errors import UpstreamError
-from modelport.providers.stream import OutputBudget, ProviderStream, StreamEnd, StreamItem
+from modelport.providers.stream import Batch, OutputBudget, ProviderStream, StreamEnd
 from modelport.routing.health import CircuitBreaker
 from modelport.routing.timeouts import WatchedStream
 
@@ -29,7 +29,7 @@ def _request(**fields: object) -> ChatCompletionRequest:
 
 
 def _stream(
-    items: AsyncGenerator[StreamItem, None], request: ChatCompletionRequest, settled: Settled
+    items: AsyncGenerator[Batch, None], request: ChatCompletionRequest, settled: Settled
 ) -> ChatStream:
     async def settle(usage: Usage, status: int, code: str | None, estimated: bool) -> None:
         settled.append((usage, status, code, estimated))
@@ -45,8 +45,8 @@ def _events(frames: list[bytes]) -> list[object]:
 
 
 async def test_a_mid_stream_upstream_failure_is_booked_with_a_code() -> None:
-    async def items() -> AsyncGenerator[StreamItem, None]:
-        yield _chunk("Hi there")
+    async def items() -> AsyncGenerator[Batch, None]:
+        yield [_chunk("Hi there")]
         raise UpstreamError(502, "the upstream reset the connection", retryable=False)
 
     settled: Settled = []
@@ -67,10 +67,10 @@ async def test_a_mid_stream_upstream_failure_is_booked_with_a_code() -> None:
 
 
 async def test_the_reported_usage_rides_on_the_finish_chunk_and_is_booked() -> None:
-    async def items() -> AsyncGenerator[StreamItem, None]:
-        yield _chunk("Hi")
-        yield _chunk(finish="stop")
-        yield StreamEnd(Usage.of(7, 3))
+    async def items() -> AsyncGenerator[Batch, None]:
+        yield [_chunk("Hi")]
+        yield [_chunk(finish="stop")]
+        yield [StreamEnd(Usage.of(7, 3))]
 
     settled: Settled = []
     stream = _stream(items(), _request(stream_options={"include_usage": True}), settled)
@@ -85,9 +85,9 @@ async def test_the_reported_usage_rides_on_the_finish_chunk_and_is_booked() -> N
 
 
 async def test_a_stream_without_reported_usage_is_booked_as_an_estimate() -> None:
-    async def items() -> AsyncGenerator[StreamItem, None]:
-        yield _chunk("abcdefghij")  # 10 characters: 3 tokens
-        yield _chunk(finish="stop")
+    async def items() -> AsyncGenerator[Batch, None]:
+        yield [_chunk("abcdefghij")]  # 10 characters: 3 tokens
+        yield [_chunk(finish="stop")]
 
     settled: Settled = []
     stream = _stream(items(), _request(), settled)
@@ -98,10 +98,10 @@ async def test_a_stream_without_reported_usage_is_booked_as_an_estimate() -> Non
 
 
 async def test_a_client_that_leaves_is_booked_for_what_went_through() -> None:
-    async def items() -> AsyncGenerator[StreamItem, None]:
-        yield _chunk("abcd")
-        yield _chunk("efgh")
-        yield _chunk("never sent")
+    async def items() -> AsyncGenerator[Batch, None]:
+        yield [_chunk("abcd")]
+        yield [_chunk("efgh")]
+        yield [_chunk("never sent")]
 
     settled: Settled = []
     stream = _stream(items(), _request(), settled)
@@ -112,9 +112,9 @@ async def test_a_client_that_leaves_is_booked_for_what_went_through() -> None:
 
 
 async def test_a_runaway_stream_is_cut_and_booked_for_what_was_relayed() -> None:
-    async def items() -> AsyncGenerator[StreamItem, None]:
+    async def items() -> AsyncGenerator[Batch, None]:
         while True:
-            yield _chunk("word ")
+            yield [_chunk("word ")]
 
     settled: Settled = []
     stream = _stream(items(), _request(max_tokens=4), settled)

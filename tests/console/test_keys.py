@@ -3,6 +3,7 @@ limits can be changed, revoke makes it stop working; redemption codes; non-admin
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -47,10 +48,20 @@ def test_create_copy_limit_and_revoke_a_key(console: Console) -> None:
     expect(row).not_to_contain_text(secret)  # the list shows only the display hint
 
     page.reload()  # shown once: gone after a reload
+    # The keys page is back (still signed in, same route) and has listed the keys again...
+    expect(page.locator("#nav")).to_be_visible()
+    expect(page.get_by_role("heading", name="Keys", exact=True)).to_be_visible()
+    row = page.get_by_test_id(f"key-row-{name}")
+    expect(row.get_by_test_id("key-status")).to_have_text("active")
+    expect(row).to_contain_text("0 / 5000 tokens")
+    expect(row).to_contain_text("rpm 30")
+    # ...with its create form and an empty, hidden place for a new secret: not the old one.
+    expect(page.get_by_test_id("key-create")).to_be_visible()
+    expect(page.get_by_test_id("new-key")).to_have_count(1)
     expect(page.get_by_test_id("new-key")).to_be_hidden()
+    expect(page.get_by_test_id("new-key-value")).to_have_count(0)
     expect(page.locator("body")).not_to_contain_text(secret)
 
-    row = page.get_by_test_id(f"key-row-{name}")
     row.get_by_role("button", name="Limits").click()
     editor = row.locator("xpath=following-sibling::tr[1]")
     editor.get_by_test_id(f"{info.json()['id']}-tpm").fill("900")
@@ -80,7 +91,7 @@ def test_redemption_codes_are_shown_once_and_listed(console: Console) -> None:
     minted = page.get_by_test_id("new-codes")
     expect(minted).to_contain_text("1 code(s) minted")
     code = (minted.locator("pre").text_content() or "").strip()
-    assert code
+    assert re.fullmatch(r"rc-[A-Za-z0-9_-]{24}", code), code  # one code, in its documented shape
     rows = page.get_by_test_id("code-rows")
     expect(rows).to_contain_text(batch)
     expect(rows).to_contain_text("1000 tokens")

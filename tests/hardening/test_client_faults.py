@@ -66,7 +66,17 @@ def _leave_after(server: RunningServer, body: dict[str, Any], seconds: float) ->
     return request_id
 
 
-def test_leaving_before_the_first_token(hard_server: RunningServer) -> None:
+def _prompt_tokens(admin: httpx.Client, prompt: str) -> int:
+    """The prompt's token count, as a finished one-token answer to it reports."""
+    body = {**_body(LOCAL_MODEL, prompt), "stream": False, "max_tokens": 1}
+    response = admin.post("/v1/chat/completions", json=body)
+    assert response.status_code == 200, response.text
+    tokens: int = response.json()["usage"]["prompt_tokens"]
+    return tokens
+
+
+def test_leaving_before_the_first_token(hard_server: RunningServer, admin: httpx.Client) -> None:
+    prompt_tokens = _prompt_tokens(admin, "Write a long story.")
     request_id = f"cf-{uuid.uuid4().hex[:12]}"
     sock = _raw_request(hard_server, _body(LOCAL_MODEL, "Write a long story.", **LONG), request_id)
     sock.close()  # gone before the response even started
@@ -74,7 +84,7 @@ def test_leaving_before_the_first_token(hard_server: RunningServer) -> None:
     assert _idle(hard_server), "generation kept going for nobody"
     row = _row(hard_server, request_id)
     assert row["status"] == 499 and row["error_code"] == "client_disconnected"
-    assert row["prompt_tokens"] > 0 and row["completion_tokens"] < 30
+    assert row["prompt_tokens"] == prompt_tokens and row["completion_tokens"] < 30
 
 
 def test_leaving_mid_stream(hard_server: RunningServer, admin: httpx.Client) -> None:
@@ -120,7 +130,8 @@ def test_leaving_at_the_usage_chunk(
     assert usage is not None and usage["completion_tokens"] == 6
     assert _idle(hard_server)
     row = _row(hard_server, request_id)
-    assert row["status"] in (200, 499)  # the rest may have been sent before we left
+    # The usage travels in the stream's last write, with `[DONE]`: the answer was complete.
+    assert (row["status"], row["error_code"]) == (200, None), row
     assert (row["prompt_tokens"], row["completion_tokens"]) == (usage["prompt_tokens"], 6)
 
 

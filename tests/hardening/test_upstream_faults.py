@@ -1,6 +1,9 @@
-"""Upstream faults from the fake OpenAI upstream behind a channel: before the first byte the
-request fails over to the healthy channel; after it the client gets a readable error event
-and `[DONE]`; every request is billed once with what it got; nothing is left hanging."""
+"""Upstream faults from the fake OpenAI upstream behind a channel: before the first byte a
+fault that says another channel may succeed (429, a stream's first-token timeout) fails over
+to the healthy channel, while one after the request was sent (a dropped body, an unreadable
+answer, a read timeout) is the answer and is never sent again; after the first byte the client
+gets a readable error event and `[DONE]`; every request is billed once with what it got;
+nothing is left hanging."""
 
 from __future__ import annotations
 
@@ -51,20 +54,37 @@ def _open_fds(server: RunningServer) -> int:
     return len(os.listdir(f"/proc/{server.process.pid}/fd"))
 
 
-# Faults that strike before anything reaches the client, for plain and streamed requests.
-BEFORE_FIRST_BYTE = [
-    ("fault-reset", False),  # the body drops halfway through
-    ("fault-garbage", False),  # an HTML error page as the JSON body
+# Faults that strike before anything reaches the client and fail over to the backup channel.
+FAILS_OVER = [
     ("fault-429", False),
     ("fault-429", True),
-    ("fault-stall", False),  # 30 s of silence; the channel gives up after 1 s
-    ("fault-stall", True),  # headers, then silence before the first event
+    ("fault-stall", True),  # headers, then silence: the first-token timeout tries the next
 ]
-# Faults inside a stream, after its first event has gone out.
-AFTER_FIRST_BYTE = ["fault-reset", "fault-garbage", "fault-truncate", "fault-midstream-error"]
+# Faults after the request was sent, before anything reached the client: the upstream may have
+# run (and billed) it, so it is not sent again. (model, key, status, code)
+FINAL = [
+    ("fault-reset", "sk-reset", 502, "upstream_connection_error"),  # the body drops halfway
+    ("fault-garbage", "sk-garbage", 502, "upstream_malformed_response"),  # an HTML page
+    ("fault-stall", "sk-stall", 504, "upstream_timeout"),  # 30 s of silence; read timeout 1 s
+]
+# Faults inside a stream, after its first event has gone out: (model, the text the client got
+# before the fault, the error event's code, the code the ledger books).
+AFTER_FIRST_BYTE = [
+    ("fault-reset", "", "upstream_connection_error", "upstream_connection_error"),
+    ("fault-garbage", "", "upstream_malformed_response", "upstream_malformed_response"),
+    ("fault-truncate", "Echo:", "upstream_malformed_response", "upstream_malformed_response"),
+    # the upstream's own error event carries no code: the ledger books its type
+    ("fault-midstream-error", "", None, "upstream_error"),
+]
 
 
-@pytest.mark.parametrize(("model", "stream"), BEFORE_FIRST_BYTE)
+def _estimate(text: str) -> int:
+    """The gateway's estimate where the upstream reported no usage: four characters a token,
+    rounded up."""
+    return -(-len(text) // 4)
+
+
+@pytest.mark.parametrize(("model", "stream"), FAILS_OVER)
 def test_fault_before_the_first_byte_fails_over(
     hard_server: RunningServer, admin: httpx.Client, model: str, stream: bool
 ) -> None:
@@ -87,24 +107,61 @@ def test_fault_before_the_first_byte_fails_over(
     assert row["completion_tokens"] == ECHO_WORDS
 
 
-@pytest.mark.parametrize("model", AFTER_FIRST_BYTE)
+@pytest.mark.parametrize(("model", "key", "status", "code"), FINAL, ids=[f[0] for f in FINAL])
+def test_fault_after_sending_is_the_answer_and_not_sent_again(
+    hard_server: RunningServer,
+    admin: httpx.Client,
+    upstream: tuple[Starlette, str],
+    model: str,
+    key: str,
+    status: int,
+    code: str,
+) -> None:
+    app, _url = upstream
+    before = len(app.state.requests)
+    started = time.monotonic()
+    request_id, response = _post(admin, model, stream=False)
+    assert time.monotonic() - started < 10  # the 30 s silence was cut short
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("upstream_error", code), error
+    assert [r["key"] for r in app.state.requests[before:]] == [key]  # no backup call
+    row = _row(hard_server, request_id)
+    assert (row["status"], row["error_code"]) == (status, code), row
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (0, 0)  # nothing came back
+
+
+@pytest.mark.parametrize(
+    ("model", "received", "event_code", "booked_code"),
+    AFTER_FIRST_BYTE,
+    ids=[m for m, *_ in AFTER_FIRST_BYTE],
+)
 def test_fault_after_the_first_byte_is_a_readable_error_event(
-    hard_server: RunningServer, admin: httpx.Client, model: str
+    hard_server: RunningServer,
+    admin: httpx.Client,
+    model: str,
+    received: str,
+    event_code: str | None,
+    booked_code: str,
 ) -> None:
     request_id, response = _post(admin, model, stream=True)
     assert response.status_code == 200
     events = _events(response.text)
     assert events[0]["choices"][0]["delta"]["role"] == "assistant"
-    error = events[-1]["error"]
-    assert error["message"] and error["type"]
-    row = _row(hard_server, request_id)
-    assert row["status"] >= 500, row  # billed as failed, with what was produced
-    received = sum(
-        len((e["choices"][0]["delta"].get("content") or "").split())
-        for e in events
-        if e.get("choices")
+    text = "".join(
+        e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices")
     )
-    assert row["completion_tokens"] >= 0 and received <= ECHO_WORDS
+    assert text == received  # what the fake upstream sent before it failed, and no more
+    error = events[-1]["error"]
+    assert error["type"] == "upstream_error" and error["code"] == event_code, error
+    assert error["message"], error
+    row = _row(hard_server, request_id)
+    # Billed as failed, with what was produced: the upstream reported no usage, so both sides
+    # are the gateway's estimate (the prompt, and the text that reached the client).
+    assert (row["status"], row["error_code"], row["estimated"]) == (502, booked_code, True), row
+    assert row["prompt_tokens"] == _estimate(PROMPT) == 5
+    assert row["completion_tokens"] == _estimate(received)
+    assert row["total_tokens"] == row["prompt_tokens"] + row["completion_tokens"]
 
 
 def test_a_429_storm_is_absorbed_by_the_backup(
@@ -125,9 +182,11 @@ def test_faults_leave_no_connections_or_work_behind(
     hard_server: RunningServer, admin: httpx.Client
 ) -> None:
     def round_of_faults() -> None:
-        for model, stream in BEFORE_FIRST_BYTE:
+        for model, stream in FAILS_OVER:
             _post(admin, model, stream)
-        for model in AFTER_FIRST_BYTE:
+        for model, *_ in FINAL:
+            _post(admin, model, False)
+        for model, *_ in AFTER_FIRST_BYTE:
             _post(admin, model, True)
 
     round_of_faults()  # warm: pools and caches reach their size

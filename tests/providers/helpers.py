@@ -8,7 +8,7 @@ from typing import Any
 
 from modelport.protocol.chat import ChatCompletionRequest
 from modelport.protocol.chat_response import ChatCompletionChunk
-from modelport.providers.stream import StreamEnd, StreamItem
+from modelport.providers.stream import Batch, StreamEnd
 
 WEATHER_TOOL = {
     "type": "function",
@@ -33,18 +33,20 @@ def chat(text: str, **fields: Any) -> ChatCompletionRequest:
     return ChatCompletionRequest.model_validate(body)
 
 
-async def collect(stream: AsyncIterator[StreamItem]) -> list[ChatCompletionChunk]:
+async def collect(stream: AsyncIterator[Batch]) -> list[ChatCompletionChunk]:
     """The chunks of a provider stream (its closing `StreamEnd` checked, then left out)."""
     chunks, _ = await collect_with_end(stream)
     return chunks
 
 
 async def collect_with_end(
-    stream: AsyncIterator[StreamItem],
+    stream: AsyncIterator[Batch],
 ) -> tuple[list[ChatCompletionChunk], StreamEnd]:
     """The chunks of a provider stream and the `StreamEnd` it must close with (exactly one,
-    last)."""
-    items = [item async for item in stream]
+    last). Batches are never empty."""
+    batches = [batch async for batch in stream]
+    assert all(batches), "an empty batch"
+    items = [item for batch in batches for item in batch]
     assert items and isinstance(items[-1], StreamEnd), items[-1:]
     chunks = [item for item in items[:-1] if isinstance(item, ChatCompletionChunk)]
     assert len(chunks) == len(items) - 1, "a StreamEnd before the end"

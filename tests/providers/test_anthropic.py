@@ -313,7 +313,7 @@ async def test_broken_streams(
     provider: AnthropicProvider, channel: ChannelConfig, fault: str, code: str, message: str | None
 ) -> None:
     stream = provider.stream(chat(f"FAULT:{fault}", stream=True), channel)
-    first = await anext(stream)
+    first = (await anext(stream))[0]
     assert isinstance(first, ChatCompletionChunk) and first.choices[0].delta.role == "assistant"
     with pytest.raises(UpstreamError) as info:
         await collect(stream)

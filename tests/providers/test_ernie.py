@@ -410,9 +410,9 @@ async def test_broken_stream_fails_after_output_without_retry(
 ) -> None:
     received = []
     with pytest.raises(UpstreamError) as info:
-        async for item in ernie.stream(chat(f"{word} in the middle"), channel):
-            assert not isinstance(item, StreamEnd)
-            received.append(item)
+        async for batch in ernie.stream(chat(f"{word} in the middle"), channel):
+            assert not any(isinstance(item, StreamEnd) for item in batch)
+            received += batch
     assert streamed_text(received) == "You said:"
     error = info.value
     assert (error.status, error.code, error.retryable) == (

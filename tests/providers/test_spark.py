@@ -314,9 +314,10 @@ async def test_a_broken_answer_is_never_retried(
 ) -> None:
     received: list[ChatCompletionChunk] = []
     with pytest.raises(UpstreamError) as info:
-        async for item in spark.stream(chat(f"{word} in the middle"), channel):
-            assert isinstance(item, ChatCompletionChunk)
-            received.append(item)
+        async for batch in spark.stream(chat(f"{word} in the middle"), channel):
+            for item in batch:
+                assert isinstance(item, ChatCompletionChunk)
+                received.append(item)
     assert streamed_text(received) == "You said:"
     assert verdict(info.value) == (502, code, False)
     # Not even when nothing reached the client: Spark got the request and may have billed it.
@@ -353,7 +354,7 @@ async def test_a_stream_closed_early_hangs_up(spark: SparkProvider, channel: Cha
     hung_up = asyncio.Event()
     async with scripted(text_frame(0, "a"), 5.0, hung_up=hung_up) as url:
         stream = spark.stream(chat("hi"), edit(channel, base_url=url))
-        first = await anext(stream)
+        [first] = await anext(stream)
         assert isinstance(first, ChatCompletionChunk) and streamed_text([first]) == "a"
         await stream.aclose()  # the client left
         await asyncio.wait_for(hung_up.wait(), 2)

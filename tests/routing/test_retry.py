@@ -12,7 +12,7 @@ from modelport.providers.errors import UpstreamError
 from modelport.routing.health import CircuitBreaker
 from modelport.routing.retry import Attempts
 from modelport.routing.router import ChannelRouter, Route
-from modelport.routing.timeouts import WatchedStream, first_chunk
+from modelport.routing.timeouts import WatchedStream, first_batch
 from modelport.settings import ChannelConfig, ModelConfig, RoutingSettings
 
 
@@ -97,12 +97,12 @@ async def _slow(delays: list[float]) -> AsyncIterator[int]:
         yield i
 
 
-async def test_first_chunk_timeout_is_retryable() -> None:
+async def test_first_batch_timeout_is_retryable() -> None:
     with pytest.raises(UpstreamError) as info:
-        await first_chunk(_slow([1.0]), 0.05)
+        await first_batch(_slow([1.0]), 0.05)
     assert info.value.retryable and info.value.code == "first_token_timeout"
-    assert await first_chunk(_slow([0.0]), 0.5) == 0
-    assert await first_chunk(_slow([]), None) is None
+    assert await first_batch(_slow([0.0]), 0.5) == 0
+    assert await first_batch(_slow([]), None) is None
 
 
 async def test_idle_timeout_ends_the_stream_and_counts_against_the_channel() -> None:

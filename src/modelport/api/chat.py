@@ -6,18 +6,21 @@ import asyncio
 
 from fastapi import APIRouter, Request, Response
 
-from ..protocol.chat import ChatCompletionRequest
+from ..chat.service import Caller
 from ..protocol.chat_response import ChatCompletion
 from ..protocol.errors import ErrorResponse
+from ..services import Services
+from .chat_body import parse_chat_body
 from .departure import ClientDeparture
-from .deps import ServicesAndKeyDep, caller_of
+from .deps import authenticate
 from .sse_response import WATCH_AFTER, SSEResponse
 
 router = APIRouter()
+PATH = "/v1/chat/completions"
 
 
 @router.post(
-    "/v1/chat/completions",
+    PATH,
     response_model=ChatCompletion,
     responses={
         200: {"content": {"text/event-stream": {}}},
@@ -31,11 +34,16 @@ router = APIRouter()
         504: {"model": ErrorResponse},
     },
 )
-async def create_chat_completion(
-    body: ChatCompletionRequest, request: Request, auth: ServicesAndKeyDep
-) -> Response:
-    services, key = auth
-    caller = caller_of(request, key)
+async def create_chat_completion(request: Request) -> Response:
+    """The body is `ChatCompletionRequest` (read by the route itself: `chat_body.py`)."""
+    services: Services = request.app.state.services
+    body, invalid = parse_chat_body(await request.body())
+    key = await authenticate(services, request.headers.get("authorization", ""))
+    request.state.key = key
+    if body is None:
+        assert invalid is not None
+        raise invalid
+    caller = Caller.of(key, request.state.request_id)
     # A client that leaves stops its answer: the embedded engine's prefill or a whole
     # non-stream answer (seconds of work), or an upstream call (the vendor sees the connection
     # close; the request is booked as abandoned, not as answered). For an upstream the watcher

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ..accounting.keys import KeyRecord
-from ..chat.service import Caller
 from ..protocol.errors import APIError
 from ..services import Services
 
@@ -56,17 +55,3 @@ async def require_key(request: Request, services: ServicesDep) -> KeyRecord:
 
 
 KeyDep = Annotated[KeyRecord, Depends(require_key)]
-
-
-async def require_services_and_key(request: Request) -> tuple[Services, KeyRecord]:
-    """`ServicesDep` and `KeyDep` as one dependency: FastAPI solves one node instead of
-    three on the chat hot path; the key is still checked before the body is validated."""
-    services = await get_services(request)
-    return services, await require_key(request, services)
-
-
-ServicesAndKeyDep = Annotated[tuple[Services, KeyRecord], Depends(require_services_and_key)]
-
-
-def caller_of(request: Request, key: KeyRecord) -> Caller:
-    return Caller.of(key, request.state.request_id)

@@ -15,11 +15,11 @@ from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletion, Usage, completion_id
 from ..protocol.errors import APIError
 from ..providers.registry import ProviderRegistry
-from ..providers.stream import StreamEnd, StreamItem, estimate_tokens, prompt_chars
+from ..providers.stream import Batch, StreamEnd, estimate_tokens, prompt_chars
 from ..routing.catalogue import Catalogue
 from ..routing.retry import Attempts
 from ..routing.router import ChannelRouter, Route
-from ..routing.timeouts import WatchedStream, close_quietly, first_chunk
+from ..routing.timeouts import WatchedStream, close_quietly, first_batch
 from ..settings import ChannelConfig, ModelConfig
 from .augment import Augmentation, Augmenter
 from .stream import ChatStream
@@ -163,12 +163,12 @@ class ChatService:
 
     async def _start(
         self, request: ChatCompletionRequest, route: Route, abandoned: _Abandoned
-    ) -> tuple[WatchedStream, StreamItem | None]:
-        """Open a stream on one channel and pull its first item (inside the retry loop)."""
+    ) -> tuple[WatchedStream, Batch | None]:
+        """Open a stream on one channel and pull its first batch (inside the retry loop)."""
         channel = route.channel
         source = self.providers.get(channel.provider).stream(request, channel)
         try:
-            first = await first_chunk(source, channel.first_token_timeout)
+            first = await first_batch(source, channel.first_token_timeout)
         except BaseException:
             await close_quietly(source)
             abandoned.end = source.billed()

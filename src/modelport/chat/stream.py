@@ -17,7 +17,7 @@ from typing import Any
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletionChunk, ChunkChoice, Usage
 from ..protocol.errors import APIError
-from ..providers.stream import StreamEnd, StreamItem
+from ..providers.stream import Batch, StreamEnd
 from ..routing.timeouts import WatchedStream
 from .sse import DONE, error_event, event
 
@@ -31,7 +31,7 @@ class ChatStream:
     def __init__(
         self,
         source: WatchedStream,
-        first: StreamItem | None,
+        first: Batch | None,
         request: ChatCompletionRequest,
         public_model: str,
         completion_id: str,
@@ -65,8 +65,8 @@ class ChatStream:
                 frame = self._accept(self._first)
                 if frame:
                     yield frame
-            async for item in self._source:
-                frame = self._accept(item)
+            async for batch in self._source:
+                frame = self._accept(batch)
                 if frame:
                     yield frame
         except APIError as exc:
@@ -84,15 +84,24 @@ class ChatStream:
             id=self._id, created=self._created, model=self._model, choices=choices, usage=usage
         )
 
-    def _accept(self, item: StreamItem) -> bytes:
-        if isinstance(item, StreamEnd) or not item.choices:
-            return b""
-        # The chunk is ours alone from here: it takes our id, model and time in place.
-        item.id, item.model, item.created, item.usage = self._id, self._model, self._created, None
-        if any(c.finish_reason for c in item.choices):
-            self._held.append(item)
-            return b""
-        return event(item)
+    def _accept(self, batch: Batch) -> bytes:
+        """The SSE bytes of one batch (one frame, so one `send`)."""
+        events: list[bytes] = []
+        for item in batch:
+            if isinstance(item, StreamEnd) or not item.choices:
+                continue
+            # The chunk is ours alone from here: it takes our id, model and time in place.
+            item.id, item.model, item.created, item.usage = (
+                self._id,
+                self._model,
+                self._created,
+                None,
+            )
+            if any(c.finish_reason for c in item.choices):
+                self._held.append(item)
+            else:
+                events.append(event(item))
+        return b"".join(events)
 
     def _release_held(self) -> bytes:
         held, self._held = self._held, []

@@ -28,7 +28,7 @@ from ..protocol.chat_response import (
     Usage,
     completion_id,
 )
-from .stream import StreamEnd, StreamItem, delta_chars, estimate_tokens, prompt_chars
+from .stream import Batch, StreamEnd, delta_chars, estimate_tokens, prompt_chars
 
 
 def tool_call_id() -> str:
@@ -106,7 +106,7 @@ class _ChoiceParts:
 
 
 async def collect_completion(
-    items: AsyncIterable[StreamItem], request: ChatCompletionRequest, model: str
+    batches: AsyncIterable[Batch], request: ChatCompletionRequest, model: str
 ) -> ChatCompletion:
     """The non-stream completion a provider's stream items make: text, reasoning, tool calls
     and finish reason per choice, and the usage of its `StreamEnd` (without one, an estimate
@@ -115,14 +115,15 @@ async def collect_completion(
     end: StreamEnd | None = None
     chars = 0
     first_id: str | None = None
-    async for item in items:
-        if isinstance(item, StreamEnd):
-            end = item
-            continue
-        first_id = first_id or item.id
-        chars += delta_chars(item)
-        for choice in item.choices:
-            choices.setdefault(choice.index, _ChoiceParts()).add(choice)
+    async for batch in batches:
+        for item in batch:
+            if isinstance(item, StreamEnd):
+                end = item
+                continue
+            first_id = first_id or item.id
+            chars += delta_chars(item)
+            for choice in item.choices:
+                choices.setdefault(choice.index, _ChoiceParts()).add(choice)
     if end is None:
         end = StreamEnd(Usage.of(estimate_tokens(prompt_chars(request)), estimate_tokens(chars)))
     ordered = [choices[i] for i in sorted(choices)] or [_ChoiceParts()]

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -28,8 +28,8 @@ from .base import ProviderDeps, UpstreamProvider
 from .errors import UpstreamError, malformed
 from .http_client import UpstreamBody
 from .keyring import KeyRing
-from .sse import LineTooLong, ServerSentEvent, iter_lines, iter_sse
-from .stream import OutputBudget, ProviderStream, StreamItem
+from .sse import EventParser, LineTooLong, ServerSentEvent
+from .stream import Batch, OutputBudget, ProviderStream, StreamItem
 
 T = TypeVar("T")
 
@@ -142,24 +142,51 @@ class HTTPAdapter(UpstreamProvider, ABC):
 
     async def stream_items(
         self, request: ChatCompletionRequest, channel: ChannelConfig
-    ) -> AsyncGenerator[StreamItem, None]:
+    ) -> AsyncGenerator[Batch, None]:
+        """The answer's items, a batch per network read that brought any."""
         reader = self.reader(request, channel)
-        async with self.open_stream(request, channel) as body:
-            lines = iter_lines(body.blocks(), self._limits.max_body_bytes)
-            events = iter_sse(lines)
-            try:
-                async for event in events:
-                    for item in convert(reader.read, event, self.vendor):
-                        yield item
+        parser = EventParser(self._limits.max_body_bytes)
+        try:
+            async with (
+                self.open_stream(request, channel) as body,
+                aclosing(body.blocks()) as blocks,
+            ):
+                async for block in blocks:
+                    batch, failure = self._read(reader, parser.feed(block))
+                    if batch:
+                        yield batch  # what came before a failure in the same read goes out
+                    if failure is not None:
+                        raise failure
                     if reader.done:
-                        await drain(events)  # keeps the connection alive for the next request
+                        await drain(blocks)  # keeps the connection alive for the next request
                         break
-            except LineTooLong as exc:
-                raise UpstreamError(
-                    502, f"{self.vendor} sent {exc}", code="upstream_response_too_large"
-                ) from None
-        for item in convert(lambda _: reader.close(), None, self.vendor):
-            yield item
+                else:
+                    batch, failure = self._read(reader, parser.close())
+                    if batch:
+                        yield batch
+                    if failure is not None:
+                        raise failure
+        except LineTooLong as exc:
+            raise UpstreamError(
+                502, f"{self.vendor} sent {exc}", code="upstream_response_too_large"
+            ) from None
+        batch = convert(lambda _: reader.close(), None, self.vendor)
+        if batch:
+            yield batch
+
+    def _read(
+        self, reader: StreamReader, events: list[ServerSentEvent]
+    ) -> tuple[Batch, UpstreamError | None]:
+        """The items of one read's events, and the failure that cut them short (if any)."""
+        batch: Batch = []
+        for event in events:
+            if reader.done:
+                break
+            try:
+                batch += convert(reader.read, event, self.vendor)
+            except UpstreamError as exc:
+                return batch, exc
+        return batch, None
 
     @asynccontextmanager
     async def open_stream(

@@ -1,7 +1,9 @@
 """A provider's streamed answer: typed chunks, then exactly one `StreamEnd` with the usage.
 
-Every provider returns its stream wrapped in `ProviderStream`, which holds the rules all of
-them share:
+The stream comes in batches: what one network read (one WebSocket frame, one engine step)
+brought, so every layer above (timeouts, health, SSE framing, the server's `send`) runs once
+per read rather than once per chunk. Every provider returns its stream wrapped in
+`ProviderStream`, which holds the rules all of them share:
 - it ends with one `StreamEnd`: the usage the upstream reported, or else an estimate from the
   characters that went through (about four per token), marked as such;
 - `billed()` says what to book at any moment, also for a stream closed early (a client that
@@ -36,6 +38,7 @@ class StreamEnd:
 
 
 StreamItem = ChatCompletionChunk | StreamEnd
+Batch = list[StreamItem]
 
 
 def estimate_tokens(chars: int) -> int:
@@ -76,18 +79,18 @@ class OutputBudget:
 
 
 class ProviderStream:
-    """`items` (an adapter's chunks, then optionally its `StreamEnd`) under the shared rules."""
+    """`batches` (an adapter's chunks, then optionally its `StreamEnd`) under the shared rules."""
 
     def __init__(
         self,
-        items: AsyncGenerator[StreamItem, None],
+        batches: AsyncGenerator[Batch, None],
         *,
         request: ChatCompletionRequest,
         budget: OutputBudget,
         vendor: str,
         counted: Callable[[], Usage | None] | None = None,
     ) -> None:
-        self._items = items
+        self._batches = batches
         self._request = request
         self._budget = budget
         self._vendor = vendor
@@ -96,40 +99,55 @@ class ProviderStream:
         self._pieces = 0  # chunks that carried output
         self._yielded = False
         self._end: StreamEnd | None = None
+        self._overrun: UpstreamError | None = None  # found in a batch, raised on the next call
 
     def __aiter__(self) -> ProviderStream:
         return self
 
-    async def __anext__(self) -> StreamItem:
-        if self._end is not None:
-            raise StopAsyncIteration
-        try:
-            item = await anext(self._items)
-        except StopAsyncIteration:
-            self._end = self.billed()
-            return self._end
-        except UpstreamError as exc:
-            if self._yielded:
-                exc.retryable = False
-            raise
-        if isinstance(item, StreamEnd):
-            self._end = item
-            return item
-        chars = delta_chars(item)
-        if chars:
-            budget = self._budget.tokens
-            if self._pieces >= budget or self._chars + chars > budget * MAX_CHARS_PER_TOKEN:
-                # Not handed on, so not billed: the bill is what went through.
-                raise UpstreamError(
-                    502,
-                    f"{self._vendor} kept streaming past the output the request allows "
-                    f"(about {budget} tokens); the stream was cut",
-                    code="upstream_overrun",
-                )
-            self._chars += chars
-            self._pieces += 1
-        self._yielded = True
-        return item
+    async def __anext__(self) -> Batch:
+        """The next non-empty batch; the last one ends with the `StreamEnd`."""
+        while True:
+            if self._overrun is not None:
+                raise self._overrun
+            if self._end is not None:
+                raise StopAsyncIteration
+            try:
+                batch = await anext(self._batches)
+            except StopAsyncIteration:
+                self._end = self.billed()
+                return [self._end]
+            except UpstreamError as exc:
+                if self._yielded:
+                    exc.retryable = False
+                raise
+            accepted = self._accept(batch)
+            if accepted:
+                self._yielded = True
+                return accepted
+
+    def _accept(self, batch: Batch) -> Batch:
+        accepted: Batch = []
+        for item in batch:
+            if isinstance(item, StreamEnd):
+                self._end = item
+                accepted.append(item)
+                break
+            chars = delta_chars(item)
+            if chars:
+                budget = self._budget.tokens
+                if self._pieces >= budget or self._chars + chars > budget * MAX_CHARS_PER_TOKEN:
+                    # Not handed on, so not billed: the bill is what went through.
+                    self._overrun = UpstreamError(
+                        502,
+                        f"{self._vendor} kept streaming past the output the request allows "
+                        f"(about {budget} tokens); the stream was cut",
+                        code="upstream_overrun",
+                    )
+                    break
+                self._chars += chars
+                self._pieces += 1
+            accepted.append(item)
+        return accepted
 
     def billed(self) -> StreamEnd:
         """What to book now: the end's usage, the provider's exact count, or an estimate."""
@@ -143,4 +161,4 @@ class ProviderStream:
         return StreamEnd(Usage.of(estimate_tokens(prompt_chars(self._request)), completion), True)
 
     async def aclose(self) -> None:
-        await self._items.aclose()
+        await self._batches.aclose()

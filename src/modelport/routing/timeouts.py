@@ -1,6 +1,6 @@
 """Stream timeouts: time to the first chunk, and the longest silence between two chunks.
 
-`first_chunk` runs inside the retry loop, so a slow start is a retryable 504 and the next
+`first_batch` runs inside the retry loop, so a slow start is a retryable 504 and the next
 channel gets its turn. `WatchedStream` guards the rest: a silence longer than the idle
 timeout ends the stream with an error event, and any failure counts against the channel.
 """
@@ -13,13 +13,13 @@ import contextlib
 from ..protocol.errors import APIError
 from ..providers.errors import UpstreamError
 from ..providers.idle_timer import IdleTimeout, IdleTimer
-from ..providers.stream import ProviderStream, StreamEnd, StreamItem
+from ..providers.stream import Batch, ProviderStream, StreamEnd
 from .health import CircuitBreaker
 from .retry import is_channel_fault
 
 
-async def first_chunk(source: ProviderStream, timeout: float | None) -> StreamItem | None:
-    """The stream's first item (None if it is empty), within `timeout` seconds if set."""
+async def first_batch(source: ProviderStream, timeout: float | None) -> Batch | None:
+    """The stream's first batch (None if it is empty), within `timeout` seconds if set."""
     if timeout is None:
         return await anext(source, None)
     try:
@@ -55,7 +55,7 @@ class WatchedStream:
     def __aiter__(self) -> WatchedStream:
         return self
 
-    async def __anext__(self) -> StreamItem:
+    async def __anext__(self) -> Batch:
         try:
             if self._idle is None:
                 return await anext(self._source)

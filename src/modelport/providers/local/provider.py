@@ -31,7 +31,7 @@ from ...settings import ChannelConfig, default_gguf_path
 from ..base import EngineLoad, ProviderDeps
 from ..driver import NoOptions
 from ..errors import UpstreamError
-from ..stream import OutputBudget, ProviderStream, StreamEnd, StreamItem
+from ..stream import Batch, OutputBudget, ProviderStream, StreamEnd
 from .convert import sampling_choices, template_messages
 from .tools import ParsedCall, call_id, parse_call
 
@@ -141,21 +141,19 @@ class _LocalRun:
             return None
         return Usage.of(generation.prompt_tokens, generation.completion_tokens())
 
-    async def items(self) -> AsyncGenerator[StreamItem, None]:
+    async def items(self) -> AsyncGenerator[Batch, None]:
         request = self._request
         generation = self._generation = self._provider._start(request, self._channel)
         shaper = _ChunkShaper(request)
         try:
             async for index, event in generation.events():
                 if isinstance(event, TextDelta):
-                    for chunk in shaper.text(index, event.text):
-                        yield chunk
+                    yield list(shaper.text(index, event.text))
                 elif isinstance(event, Finished):
-                    for chunk in shaper.finish(index, event.reason):
-                        yield chunk
+                    yield list(shaper.finish(index, event.reason))
                 else:
                     raise UpstreamError(500, event.message, type="server_error")
-            yield StreamEnd(Usage.of(generation.prompt_tokens, generation.completion_tokens()))
+            yield [StreamEnd(Usage.of(generation.prompt_tokens, generation.completion_tokens()))]
         finally:
             if not generation.done:
                 await generation.cancelled()

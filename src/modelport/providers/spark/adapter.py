@@ -27,7 +27,7 @@ from ..base import ProviderDeps, UpstreamProvider
 from ..chunks import collect_completion
 from ..driver import base_url_of, convert
 from ..errors import UpstreamError, malformed, unreachable
-from ..stream import OutputBudget, ProviderStream, StreamItem
+from ..stream import Batch, OutputBudget, ProviderStream
 from .auth import signed_url
 from .codes import handshake_error, spark_error
 from .convert import SparkChunks, SparkTarget, openai_to_spark
@@ -81,16 +81,17 @@ class SparkProvider(UpstreamProvider):
 
     async def _items(
         self, request: ChatCompletionRequest, channel: ChannelConfig
-    ) -> AsyncGenerator[StreamItem, None]:
+    ) -> AsyncGenerator[Batch, None]:
+        """A batch per frame, then the usage Spark reported (if it did)."""
         call = spark_call(request, channel)
         chunks = SparkChunks(request)
         # aclosing: a stream closed early (the client left) closes the WebSocket at once.
         async with aclosing(exchange(call, channel)) as frames:
             async for frame in frames:
-                yield convert(chunks.read, frame, VENDOR)
+                yield [convert(chunks.read, frame, VENDOR)]
         end = chunks.end()
         if end is not None:
-            yield end
+            yield [end]
 
 
 async def exchange(call: SparkCall, channel: ChannelConfig) -> AsyncGenerator[SparkFrame, None]:
