@@ -16,7 +16,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _json(payload: BaseModel) -> bytes:
     try:
-        return payload.model_dump_json().encode()
+        return payload.__pydantic_serializer__.to_json(payload)  # bytes, no str between
     except PydanticSerializationError:
         # Text with lone surrogates (an upstream's JSON may carry them as escapes) has no
         # UTF-8 form: they become U+FFFD, so the frame still parses and the stream goes on.

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field
 
 from .base import WireModel
 from .ids import alnum_id
 
 FinishReason = Literal["stop", "length", "tool_calls", "function_call", "content_filter"]
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+def optional() -> Any:
+    """A field left out of the JSON when it is None (OpenAI omits absent fields, e.g. a
+    delta's `tool_calls`); the other None fields are sent as `null`."""
+    return Field(default=None, exclude_if=_absent)
 
 
 def completion_id() -> str:
@@ -49,32 +59,19 @@ class ToolCallOut(WireModel):
 class AssistantMessage(WireModel):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
-    reasoning_content: str | None = None  # DeepSeek's (and vLLM's) reasoning, where sent
-    tool_calls: list[ToolCallOut] | None = None
-    function_call: FunctionCallOut | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_empty_calls(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for key in ("reasoning_content", "tool_calls", "function_call"):
-            if data.get(key) is None:
-                data.pop(key, None)
-        return data
+    reasoning_content: str | None = optional()  # DeepSeek's (and vLLM's) reasoning, where sent
+    tool_calls: list[ToolCallOut] | None = optional()
+    function_call: FunctionCallOut | None = optional()
 
 
 class Cite(WireModel):
     title: str
     content: str
-    file_id: str | None = None
-    kb_id: str | None = None
-    url: str | None = None
-    page: int | None = None
-    score: float | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None}
+    file_id: str | None = optional()
+    kb_id: str | None = optional()
+    url: str | None = optional()
+    page: int | None = optional()
+    score: float | None = optional()
 
 
 class KnowledgeBaseCites(WireModel):
@@ -95,52 +92,29 @@ class ChatCompletion(WireModel):
     model: str
     choices: list[Choice]
     usage: Usage
-    system_fingerprint: str | None = None
-    knowledge_base: KnowledgeBaseCites | None = None
-    search_sources: list[Cite] | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_absent_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for key in ("knowledge_base", "search_sources", "system_fingerprint"):
-            if data.get(key) is None:
-                data.pop(key, None)
-        return data
+    system_fingerprint: str | None = optional()
+    knowledge_base: KnowledgeBaseCites | None = optional()
+    search_sources: list[Cite] | None = optional()
 
 
 class FunctionCallDelta(WireModel):
-    name: str | None = None
-    arguments: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None}
+    name: str | None = optional()
+    arguments: str | None = optional()
 
 
 class ToolCallDelta(WireModel):
     index: int
-    id: str | None = None
-    type: Literal["function"] | None = None
-    function: FunctionCallDelta | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None}
+    id: str | None = optional()
+    type: Literal["function"] | None = optional()
+    function: FunctionCallDelta | None = optional()
 
 
 class Delta(WireModel):
-    role: Literal["assistant"] | None = None
-    content: str | None = None
-    reasoning_content: str | None = None
-    tool_calls: list[ToolCallDelta] | None = None
-    function_call: FunctionCallDelta | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if v is not None}
+    role: Literal["assistant"] | None = optional()
+    content: str | None = optional()
+    reasoning_content: str | None = optional()
+    tool_calls: list[ToolCallDelta] | None = optional()
+    function_call: FunctionCallDelta | None = optional()
 
 
 class ChunkChoice(WireModel):
@@ -157,13 +131,5 @@ class ChatCompletionChunk(WireModel):
     model: str
     choices: list[ChunkChoice]
     usage: Usage | None = None
-    knowledge_base: KnowledgeBaseCites | None = None
-    search_sources: list[Cite] | None = None
-
-    @model_serializer(mode="wrap")
-    def _drop_absent_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for key in ("knowledge_base", "search_sources"):
-            if data.get(key) is None:
-                data.pop(key, None)
-        return data
+    knowledge_base: KnowledgeBaseCites | None = optional()
+    search_sources: list[Cite] | None = optional()

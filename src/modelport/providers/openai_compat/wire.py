@@ -47,10 +47,10 @@ class UpstreamChunk(WireModel):
         return _complete(usage)
 
     def to_chunk(self) -> ChatCompletionChunk:
-        """Our chunk, without validating again (every part was validated just now)."""
+        """Our chunk (its choices, validated just now, are taken as they are)."""
         choices: list[ChunkChoice] = list(self.choices)
-        return ChatCompletionChunk.model_construct(
-            id=self.id, created=self.created, model=self.model, choices=choices, usage=None
+        return ChatCompletionChunk(
+            id=self.id, created=self.created, model=self.model, choices=choices
         )
 
 
