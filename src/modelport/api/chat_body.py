@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..protocol.chat import ChatCompletionRequest
+from ..protocol.chat import MAX_NESTING, ChatCompletionRequest
 from ..protocol.errors import APIError
 from .errors import validation_error_of
 
@@ -27,7 +27,12 @@ def parse_chat_body(raw: bytes) -> tuple[ChatCompletionRequest | None, APIError 
         return ChatCompletionRequest.model_validate_json(raw), None
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        if errors[0]["type"] == "json_invalid":
+        first = errors[0]
+        if first["type"] == "json_invalid" and "recursion limit" in str(first.get("ctx")):
+            # The parser's own depth limit: the same answer as the model's nesting rule.
+            message = f"the request nests JSON deeper than {MAX_NESTING} levels"
+            raise APIError(400, message, code="invalid_value") from None
+        if first["type"] == "json_invalid":
             raise validation_error_of(errors) from None
         return None, validation_error_of(errors)
 
