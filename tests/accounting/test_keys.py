@@ -46,9 +46,11 @@ async def test_create_then_authenticate(db: Database) -> None:
     raw, record = await store.create("ci", "alice", is_admin=True)
     assert record.id.startswith("key_") and record.owner == "alice" and record.is_admin
     assert record.display == display_key(raw)
+    assert record.last_used_at is None  # never used yet
+    before = utcnow()
     found = await store.authenticate(raw)
     assert found is not None and found.id == record.id
-    assert found.last_used_at is not None
+    assert found.last_used_at is not None and before <= found.last_used_at <= utcnow()
     assert await store.get(record.id) == found
     assert await store.count() == 1
 

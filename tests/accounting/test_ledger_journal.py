@@ -52,6 +52,8 @@ async def test_rows_not_yet_written_are_replayed_after_a_crash(
     assert totals["requests"] == 3 and totals["completion_tokens"] == 6
     stored = await KeyStore(db, cache_ttl=0).get(key.id)
     assert stored is not None
+    # The key's counters are booked with the replayed rows: 3 x 10 prompt + 1 + 2 + 3.
+    assert (stored.used_tokens, stored.used_micros) == (36, 0)
     assert len(list(tmp_path.glob("*.jsonl"))) == 1  # only the new process's own segment
     await restarted.aclose()
     assert list(tmp_path.glob("*.jsonl")) == []  # a clean shutdown leaves nothing to replay
@@ -68,6 +70,8 @@ async def test_rows_committed_before_the_crash_are_not_booked_twice(
     restarted = BufferedLedger(db, interval=3600, journal=LedgerJournal(tmp_path))
     assert await restarted.recover() == 0
     assert (await UsageLedger(db).totals(key_id=key.id))["requests"] == 1
+    stored = await KeyStore(db, cache_ttl=0).get(key.id)
+    assert stored is not None and stored.used_tokens == 15  # 10 + 5, counted once
     await restarted.aclose()
 
 

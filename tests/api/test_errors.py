@@ -33,16 +33,16 @@ def post(
 
 
 def assert_envelope(
-    response: httpx.Response, status: int, param: str | None = None, code: str | None = None
+    response: httpx.Response, status: int, param: str | None, code: str | None
 ) -> dict[str, Any]:
+    """The OpenAI error envelope with exactly this status, `param` and `code` (None: null)."""
     assert response.status_code == status, response.text
+    assert set(response.json()) == {"error"}, response.text
     error = response.json()["error"]
     assert set(error) == {"message", "type", "param", "code"}
-    assert error["message"]
-    if param is not None:
-        assert error["param"] == param
-    if code is not None:
-        assert error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+    assert error["type"] == "invalid_request_error", error
+    assert (error["param"], error["code"]) == (param, code), error
     return dict(error)
 
 
@@ -55,7 +55,11 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
         {"model": MODEL, "messages": [{"role": "robot", "content": "x"}]},
         "messages.0.role",
     ),
-    ("content wrong type", {"model": MODEL, "messages": [{"role": "user", "content": 5}]}, None),
+    (
+        "content wrong type",
+        {"model": MODEL, "messages": [{"role": "user", "content": 5}]},
+        "messages.0.content",
+    ),
     ("temperature too high", {"model": MODEL, "messages": USER, "temperature": 2.5}, "temperature"),
     (
         "temperature wrong type",
@@ -81,7 +85,7 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
     (
         "tool message without id",
         {"model": MODEL, "messages": [{"role": "tool", "content": "x"}]},
-        None,
+        "messages.0",
     ),
     (
         "unknown forced tool",
@@ -91,12 +95,12 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
             "tools": [{"type": "function", "function": {"name": "f"}}],
             "tool_choice": {"type": "function", "function": {"name": "g"}},
         },
-        None,
+        None,  # a rule across fields: no one field to name
     ),
     (
         "bad response_format",
         {"model": MODEL, "messages": USER, "response_format": {"type": "xml"}},
-        None,
+        "response_format.type",
     ),
     ("stream not bool", {"model": MODEL, "messages": USER, "stream": "yes"}, "stream"),
 ]
@@ -106,33 +110,36 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
 def test_invalid_request_is_400(
     server: RunningServer, name: str, body: dict[str, Any], param: str | None
 ) -> None:
-    error = assert_envelope(post(server, body), 400, param)
-    assert error["type"] == "invalid_request_error"
+    error = assert_envelope(post(server, body), 400, param, "invalid_value")
+    if param is not None:
+        assert error["message"].startswith(f"Invalid value for '{param}': "), error
 
 
 def test_malformed_json_is_400(server: RunningServer) -> None:
-    assert_envelope(post(server, None, raw=b'{"model": '), 400, code="invalid_json")
+    assert_envelope(post(server, None, raw=b'{"model": '), 400, None, "invalid_json")
 
 
 def test_non_object_body_is_400(server: RunningServer) -> None:
-    assert_envelope(post(server, None, raw=b"[1, 2]"), 400, code="invalid_json")
+    error = assert_envelope(post(server, None, raw=b"[1, 2]"), 400, None, "invalid_json")
+    assert error["message"] == "The request body must be a JSON object."
 
 
 def test_missing_key_is_401(server: RunningServer) -> None:
     response = httpx.post(server.api_url + "/chat/completions", json={"model": MODEL}, timeout=10)
-    assert_envelope(response, 401)
+    assert_envelope(response, 401, None, "missing_api_key")
 
 
 def test_wrong_key_is_401(server: RunningServer) -> None:
     assert_envelope(
         post(server, {"model": MODEL, "messages": USER}, key="sk-" + "x" * 48),
         401,
-        code="invalid_api_key",
+        None,
+        "invalid_api_key",
     )
 
 
 def test_models_need_a_key(server: RunningServer) -> None:
-    assert_envelope(httpx.get(server.api_url + "/models", timeout=10), 401)
+    assert_envelope(httpx.get(server.api_url + "/models", timeout=10), 401, None, "missing_api_key")
 
 
 def test_unknown_model_is_404(server: RunningServer) -> None:
@@ -144,19 +151,19 @@ def test_unknown_model_is_404(server: RunningServer) -> None:
         headers={"Authorization": f"Bearer {server.admin_key}"},
         timeout=10,
     )
-    assert_envelope(response, 404, code="model_not_found")
+    assert_envelope(response, 404, "model", "model_not_found")
 
 
 def test_body_over_limit_is_413(server: RunningServer) -> None:
     huge = (
         b'{"model": "x", "messages": [{"role": "user", "content": "' + b"a" * (21 << 20) + b'"}]}'
     )
-    assert_envelope(post(server, None, raw=huge), 413, code="request_too_large")
+    assert_envelope(post(server, None, raw=huge), 413, None, "request_too_large")
 
 
 def test_context_overflow_is_400(server: RunningServer) -> None:
     body = {"model": MODEL, "messages": [{"role": "user", "content": "word " * 9000}]}
-    assert_envelope(post(server, body), 400, code="context_length_exceeded")
+    assert_envelope(post(server, body), 400, "messages", "context_length_exceeded")
 
 
 def test_max_tokens_over_context_is_400(server: RunningServer) -> None:
@@ -165,18 +172,19 @@ def test_max_tokens_over_context_is_400(server: RunningServer) -> None:
 
 
 def test_too_many_choices_is_400(server: RunningServer) -> None:
-    assert_envelope(post(server, {"model": MODEL, "messages": USER, "n": 100}), 400, "n")
+    assert_envelope(post(server, {"model": MODEL, "messages": USER, "n": 100}), 400, "n", None)
 
 
 def test_image_input_is_400_for_the_text_model(server: RunningServer) -> None:
     content = [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
     body = {"model": MODEL, "messages": [{"role": "user", "content": content}]}
-    assert_envelope(post(server, body), 400, code="unsupported_content")
+    assert_envelope(post(server, body), 400, "messages.0.content", "unsupported_content")
 
 
 def test_logit_bias_outside_vocabulary_is_400(server: RunningServer) -> None:
     body = {"model": MODEL, "messages": USER, "logit_bias": {"99999999": 5}}
-    assert_envelope(post(server, body), 400, "logit_bias")
+    error = assert_envelope(post(server, body), 400, "logit_bias", None)
+    assert "99999999" in error["message"]
 
 
 def test_unknown_fields_are_ignored(server: RunningServer) -> None:

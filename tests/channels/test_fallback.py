@@ -109,9 +109,16 @@ def test_all_channels_failing_returns_the_last_error(sdk: openai.OpenAI) -> None
     assert "server had an error" in info.value.message
 
 
-@pytest.mark.parametrize("model", ["midstream", "midstream-reset"])
+@pytest.mark.parametrize(
+    ("model", "code", "message"),
+    [
+        # the upstream's own error event, passed on (it has no code)
+        ("midstream", None, "The server had an error"),
+        ("midstream-reset", "upstream_connection_error", "openai-compatible upstream sent a body"),
+    ],
+)
 def test_error_after_first_byte_is_an_event(
-    raw: httpx.Client, vendors: Vendors, model: str
+    raw: httpx.Client, vendors: Vendors, model: str, code: str | None, message: str
 ) -> None:
     claude_before = len(vendors.anthropic.state.requests)
     body = {"model": model, "messages": ASK, "stream": True}
@@ -122,7 +129,8 @@ def test_error_after_first_byte_is_an_event(
     events = [json.loads(line[6:]) for line in lines[:-1]]
     assert events[0]["choices"][0]["delta"]["role"] == "assistant"
     error = events[-1]["error"]
-    assert error["message"] and error["type"]
+    assert (error["type"], error["param"], error["code"]) == ("upstream_error", None, code), error
+    assert error["message"].startswith(message), error
     assert len(vendors.anthropic.state.requests) == claude_before  # no retry after a byte
 
 
@@ -132,9 +140,19 @@ def test_sdk_raises_on_error_event(sdk: openai.OpenAI) -> None:
         messages=ASK,
         stream=True,
     )
-    with pytest.raises(openai.APIError):
+    with pytest.raises(openai.APIError) as raised:
         for _ in stream:
             pass
+    # The SDK's own error for an `error` event: exactly APIError (not a status or connection
+    # error), carrying the event's body.
+    assert type(raised.value) is openai.APIError
+    assert raised.value.message == "The server had an error"
+    assert raised.value.body == {
+        "message": "The server had an error",
+        "type": "upstream_error",
+        "param": None,
+        "code": None,
+    }
 
 
 def test_weights_are_roughly_respected(sdk: openai.OpenAI, vendors: Vendors) -> None:

@@ -103,6 +103,7 @@ def test_kb_search_returns_scored_passages_of_the_owner_only(console_server: Run
 def test_recent_requests_are_newest_first_and_scoped(console_server: RunningServer) -> None:
     with client(console_server) as admin:
         user_key = admin.post("/admin/keys", json={"name": "recent"}).json()
+    answered: list[dict[str, float]] = []
     with client(console_server, user_key["key"]) as user:
         for text in ("one", "two"):
             body = {
@@ -110,15 +111,27 @@ def test_recent_requests_are_newest_first_and_scoped(console_server: RunningServ
                 "messages": [{"role": "user", "content": text}],
                 "max_tokens": 2,
             }
-            assert user.post("/v1/chat/completions", json=body).status_code == 200
+            started = time.monotonic()
+            reply = user.post("/v1/chat/completions", json=body)
+            assert reply.status_code == 200, reply.text
+            answered.append(
+                {**reply.json()["usage"], "waited_ms": (time.monotonic() - started) * 1000}
+            )
         bad = user.post("/v1/chat/completions", json={**body, "model": "no-such-model"})
         assert bad.status_code == 404
         own = user.get("/v1/usage/requests").json()["data"]
         assert user.get("/admin/usage/requests").status_code == 403
     assert [r["key_id"] for r in own] == [user_key["id"]] * len(own)
-    assert [r["status"] for r in own][-2:] == [200, 200]
+    assert [r["status"] for r in own] == [200, 200]  # an unknown model books no row
     assert own == sorted(own, key=lambda r: r["created_at"], reverse=True)
-    assert all(r["latency_ms"] >= 0 and r["total_tokens"] > 0 for r in own if r["status"] == 200)
+    # The two answers, newest first, each with the usage it reported and the server's time.
+    for row, usage in zip(own, reversed(answered), strict=True):
+        assert (row["prompt_tokens"], row["completion_tokens"], row["total_tokens"]) == (
+            usage["prompt_tokens"],
+            usage["completion_tokens"],
+            usage["total_tokens"],
+        )
+        assert 0 < row["latency_ms"] <= usage["waited_ms"]
     with client(console_server) as admin:
         everyone = admin.get("/admin/usage/requests", params={"limit": 500}).json()["data"]
         one_key = admin.get("/admin/usage/requests", params={"key_id": user_key["id"]}).json()

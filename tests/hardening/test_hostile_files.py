@@ -41,7 +41,7 @@ class Hostile:
     content_type: str = "application/octet-stream"
     # Where it must be stopped: "upload" (a 4xx there) or "ingest" (`fail` with a reason).
     stopped_at: str = "ingest"
-    reason: str = ""  # a word the error message or the fail reason must contain
+    reason: str = ""  # what the error message or the fail reason must say (where stopped)
 
 
 HOSTILE = [
@@ -51,21 +51,43 @@ HOSTILE = [
         "locked.pdf", lambda: build_pdf(["secret plans"], password="hunter2"), reason="encrypt"
     ),
     Hostile("bomb.docx", zip_bomb, reason="zip bomb"),
-    Hostile("broken.docx", lambda: build_docx([("p", "x")])[:300], stopped_at="upload"),
+    Hostile(
+        "broken.docx", lambda: build_docx([("p", "x")])[:300], stopped_at="upload", reason="zip"
+    ),
     Hostile("../../etc/passwd", lambda: b"root:x:0:0:root:/root:/bin/bash\n", stopped_at="none"),
     Hostile("..\\..\\windows\\notes.txt", lambda: b"[fonts]\n", stopped_at="none"),
-    Hostile("image.txt", lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, stopped_at="upload"),
-    Hostile("text.pdf", lambda: b"just some words, no PDF here", stopped_at="upload"),
+    Hostile(
+        "image.txt", lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, stopped_at="upload", reason="PNG"
+    ),
+    Hostile(
+        "text.pdf",
+        lambda: b"just some words, no PDF here",
+        stopped_at="upload",
+        reason="declared as pdf but its content is text",
+    ),
     Hostile(
         "report.docx", lambda: build_pdf(["a pdf in disguise"]), stopped_at="upload", reason="pdf"
     ),
-    Hostile("program.exe", lambda: b"MZ\x90\x00" + b"\x00" * 60, stopped_at="upload"),
-    Hostile("notes.txt", lambda: b"ok", content_type="image/png", stopped_at="upload"),
-    Hostile("binary.txt", lambda: b"abc\x00\x01\x02" * 100, stopped_at="upload"),
+    Hostile(
+        "program.exe", lambda: b"MZ\x90\x00" + b"\x00" * 60, stopped_at="upload", reason="'.exe'"
+    ),
+    Hostile(
+        "notes.txt",
+        lambda: b"ok",
+        content_type="image/png",
+        stopped_at="upload",
+        reason="content type 'image/png'",
+    ),
+    Hostile("binary.txt", lambda: b"abc\x00\x01\x02" * 100, stopped_at="upload", reason="binary"),
     Hostile("empty.txt", lambda: b"", reason="no text"),
-    Hostile("blank.md", lambda: b" \n\t\n   ", reason=""),
+    Hostile("blank.md", lambda: b" \n\t\n   ", reason="no text"),
     Hostile("latin1.txt", lambda: "café olé naïve\n".encode("latin-1"), reason="UTF-8"),
-    Hostile("huge.txt", lambda: b"a" * (MAX_FILE_BYTES + 1), stopped_at="413"),
+    Hostile(
+        "huge.txt",
+        lambda: b"a" * (MAX_FILE_BYTES + 1),
+        stopped_at="413",
+        reason=f"exceeds the limit of {MAX_FILE_BYTES} bytes",
+    ),
     Hostile("x" * 1000 + ".txt", lambda: b"long name\n", stopped_at="none"),
     Hostile("y" * 20000 + ".txt", lambda: b"longer\n", stopped_at="upload", reason="multipart"),
     Hostile("ctrl\x00\x1b[31m.txt", lambda: b"control characters in the name\n", stopped_at="none"),
@@ -118,7 +140,8 @@ def test_hostile_file_is_refused_or_fails_with_a_reason(
         expected = 413 if hostile.stopped_at == "413" else 400
         assert response.status_code == expected, response.text
         error = response.json()["error"]
-        assert error["message"] and hostile.reason.lower() in error["message"].lower()
+        assert hostile.reason, "a refusal must say why"
+        assert hostile.reason.lower() in error["message"].lower(), error
         return
     assert response.status_code == 200, response.text
     stored = response.json()
@@ -134,7 +157,8 @@ def test_hostile_file_is_refused_or_fails_with_a_reason(
     status = wait_done(files_api, kb["id"])[stored["id"]]
     if hostile.stopped_at == "ingest":
         assert status["status"] == "fail", status
-        assert status["reason"] and hostile.reason.lower() in status["reason"].lower(), status
+        assert hostile.reason, "a failure must say why"
+        assert hostile.reason.lower() in status["reason"].lower(), status
         parsed = files_api.get(f"/files/{stored['id']}/parsed-content")
         assert parsed.status_code == 400 and parsed.json()["error"]["message"]
     else:
@@ -144,12 +168,15 @@ def test_hostile_file_is_refused_or_fails_with_a_reason(
 def test_nothing_was_written_outside_the_data_dir(
     hard_server: RunningServer, files_api: httpx.Client
 ) -> None:
-    upload(files_api, "../../escaped.txt", b"where am I\n", "text/plain")
+    response = upload(files_api, "../../escaped.txt", b"where am I\n", "text/plain")
+    assert response.status_code == 200, response.text
+    assert response.json()["filename"] == "escaped.txt"  # its base name only
     root = hard_server.data_dir
     assert not (root.parent / "escaped.txt").exists()
     assert not (root.parent.parent / "escaped.txt").exists()
     stored = list((root / "files").rglob("*"))
-    assert all(p.is_dir() or len(p.name) == 64 for p in stored), stored  # digests only
+    assert any(p.is_file() for p in stored), stored  # the upload is in there...
+    assert all(p.is_dir() or len(p.name) == 64 for p in stored), stored  # ...under its digest
 
 
 def test_bystanders_are_intact_after_the_hostile_files(

@@ -36,6 +36,8 @@ def test_codes_of_an_out_of_range_value_are_refused(admin: httpx.Client) -> None
     body = {"batch": "huge", "count": 1, "tokens": 2**80}
     response = admin.post("/admin/redemption-codes", json=body)
     assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "tokens"
+    assert response.json()["error"]["code"] == "invalid_value"
 
 
 def test_a_null_multiplier_on_create_means_the_default(admin: httpx.Client) -> None:

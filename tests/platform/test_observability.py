@@ -11,7 +11,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from tests.platform.conftest import BROKEN_MODEL, Platform, platform_config
+from modelport.accounting.keys import hash_key
+from tests.platform.conftest import BROKEN_MODEL, Platform, platform_config, sse_usage
 from tests.support.server import run_server
 
 
@@ -32,14 +33,16 @@ def test_metrics_count_requests_tokens_ttft_and_errors(sqlite_platform: Platform
     route = "/v1/chat/completions"
     usage = p.chat(key["key"], max_tokens=2).json()["usage"]
     failed = p.chat(key["key"], model=BROKEN_MODEL, max_tokens=2)
-    assert failed.status_code >= 500
+    assert failed.status_code == 502, failed.text  # nothing listens: the connection is refused
+    assert failed.json()["error"]["code"] == "upstream_connection_error"
     with p.http.stream(
         "POST",
         route,
         json={"model": "fake-gpt", "messages": [{"role": "user", "content": "hi"}], "stream": True},
         headers={"Authorization": f"Bearer {key['key']}"},
     ) as r:
-        r.read()
+        streamed = sse_usage(r.iter_lines())
+    assert streamed is not None
     # A stream is observed when its last byte has been sent, a moment after the client has it.
     deadline = time.monotonic() + 5
     while True:
@@ -54,11 +57,19 @@ def test_metrics_count_requests_tokens_ttft_and_errors(sqlite_platform: Platform
         return _metric(after, name, **labels) - _metric(before, name, **labels)
 
     assert delta("modelport_requests_total", route=route, status="200") == 2
-    assert delta("modelport_requests_total", route=route, status=str(failed.status_code)) == 1
+    assert delta("modelport_requests_total", route=route, status="502") == 1
     assert delta("modelport_request_duration_seconds_count", route=route) == 3
     assert delta("modelport_time_to_first_token_seconds_count", route=route) == 1
-    assert delta("modelport_tokens_total", direction="in") >= usage["prompt_tokens"]
-    errors = delta("modelport_errors_total", model=BROKEN_MODEL, channel=f"{BROKEN_MODEL}#0")
+    # Exactly the two answers' tokens (the refused call produced none).
+    for direction, field in (("in", "prompt_tokens"), ("out", "completion_tokens")):
+        expected = usage[field] + streamed[field]
+        assert delta("modelport_tokens_total", direction=direction) == expected, direction
+    errors = delta(
+        "modelport_errors_total",
+        model=BROKEN_MODEL,
+        channel=f"{BROKEN_MODEL}#0",
+        code="upstream_connection_error",
+    )
     assert errors == 1
     assert "modelport_engine_queue_depth" in after
 
@@ -126,7 +137,10 @@ def test_no_secret_in_postgresql(pg_platform: Platform) -> None:
         finally:
             await conn.close()
 
-    _assert_absent(secrets, asyncio.run(dump()), "PostgreSQL")
+    dumped = asyncio.run(dump())
+    # The dump does see the rows: the rotated key's hash and the code's batch are in it.
+    assert hash_key(secrets[2]).encode() in dumped and b"'leak'" in dumped
+    _assert_absent(secrets, dumped, "PostgreSQL")
 
 
 def test_log_level_option_silences_the_access_lines(tmp_path: Path) -> None:

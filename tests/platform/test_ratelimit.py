@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
@@ -105,14 +106,20 @@ def test_two_replicas_share_one_rpm_window(two_replicas: tuple[Platform, Platfor
     assert settled_usage(b, key["id"], 10)["requests"] == 10
 
 
-async def test_unreachable_redis_fails_open(db: Database) -> None:
+async def test_unreachable_redis_fails_open(db: Database, caplog: pytest.LogCaptureFixture) -> None:
     keys = KeyStore(db, cache_ttl=0)
-    _, key = await keys.create("a", "o", rpm=1)
+    _, key = await keys.create("a", "o", rpm=1, tpm=5)  # a TPM: settling counts tokens too
     limiter = RedisRateLimiter("redis://127.0.0.1:9/0")  # nothing listens on the discard port
     gate = Gate(Balances(keys, lambda _: (0, 0)), limiter)
+    caplog.set_level(logging.ERROR, logger="modelport.accounting")
     try:
-        for _ in range(3):  # over the RPM, yet admitted: the limiter cannot say
+        for _ in range(3):  # over the RPM, yet admitted (no APIError): the limiter cannot say
             await gate.admit(key, "m", [])
-        await gate.settle(key, 10, 0)  # logged, not raised
+        await gate.settle(key, 10, 0)  # over the TPM too: logged, not raised
     finally:
         await gate.aclose()
+    # Each decision it could not make is logged, with the key, and its error.
+    messages = [(r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    assert messages == [(f"rate limiter unavailable; admitting {key.id} unchecked", True)] * 3 + [
+        (f"could not count 10 tokens of {key.id} against its TPM", True)
+    ]

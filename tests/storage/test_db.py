@@ -12,6 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy.exc import StatementError
 
 from modelport.storage.db import MIGRATIONS_DIR, SCHEMA_HEADS, Database, run_alembic_upgrade
 from modelport.storage.tables import ApiKey, Base
@@ -80,8 +81,11 @@ async def test_timestamps_round_trip_as_aware_utc(db: Database) -> None:
 async def test_naive_datetimes_are_refused(db: Database) -> None:
     async with db.sessions() as session:
         session.add(_key("key_naive", created_at=datetime(2026, 1, 1)))
-        with pytest.raises(Exception, match="naive"):
+        # The column type refuses it (a ValueError) before any SQL runs; SQLAlchemy reports
+        # that as the statement's error.
+        with pytest.raises(StatementError, match="naive datetimes are ambiguous") as refused:
             await session.commit()
+    assert isinstance(refused.value.orig, ValueError)
 
 
 async def test_sqlite_pragmas_and_parent_dir(tmp_path: Path) -> None:
