@@ -94,13 +94,6 @@ def post(admin: httpx.Client, body: Any) -> httpx.Response:
     return post_raw(admin, json.dumps(body).encode())
 
 
-def _said_to_be_no_object(errors: list[Any]) -> bool:
-    """Whether the request model's errors include the kind production misreports as "The
-    request body must be a JSON object." (the bug pinned by test_a_nested_value_that_is_not
-    _an_object_names_its_field): a value inside the body that should be an object of fields."""
-    return any(e["type"] == "model_attributes_type" and e["loc"] for e in errors)
-
-
 def assert_clean(response: httpx.Response, body: Any) -> None:
     """The served route's answer to `body`, for a model it does not serve: the 404 of a valid
     request, or the 400 envelope of an invalid one (the request model, reading the same bytes
@@ -132,10 +125,6 @@ def assert_clean(response: httpx.Response, body: Any) -> None:
         return
     if not isinstance(body, dict):
         assert response.json() == NOT_AN_OBJECT
-        return
-    if response.json() == NOT_AN_OBJECT:
-        # The known bug (strict xfail below): drop this allowance with its fix.
-        assert _said_to_be_no_object(errors), (body, response.text)
         return
     assert error["code"] == "invalid_value", (body, response.text)
     assert isinstance(error["message"], str) and error["message"]
@@ -177,13 +166,6 @@ def test_a_nested_value_that_is_not_an_object_names_its_field(admin: httpx.Clien
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: api/errors.py takes any model_attributes_type error (a value inside the body "
-    "that should be an object of fields, e.g. a tool) for a body that is not an object: "
-    "'The request body must be a JSON object.', code invalid_json, no param",
-)
 @pytest.mark.parametrize("tools", [[5], ["f"], [None]])
 def test_a_nested_tool_that_is_not_an_object_names_its_field(
     admin: httpx.Client, tools: list[Any]

@@ -180,26 +180,30 @@ async def test_auth_failure(provider: OpenAICompatProvider, channel: ChannelConf
 
 
 @pytest.mark.parametrize(
-    ("fault", "status", "retryable"),
+    ("fault", "status", "code", "retryable"),
     # an unreadable answer is not retried: the upstream ran (and billed) the request
-    [("429", 429, True), ("500", 502, True), ("503", 502, True), ("garbage", 502, False)],
+    [
+        ("429", 429, "rate_limit_exceeded", True),
+        ("500", 502, None, True),
+        ("503", 502, None, True),
+        ("garbage", 502, "upstream_malformed_response", False),
+    ],
 )
 async def test_upstream_failures(
     provider: OpenAICompatProvider,
     channel: ChannelConfig,
     fault: str,
     status: int,
+    code: str | None,
     retryable: bool,
 ) -> None:
     with pytest.raises(UpstreamError) as info:
         await provider.complete(chat(f"FAULT:{fault}"), channel)
-    assert (info.value.status, info.value.retryable) == (status, retryable)
-    if fault == "429":
-        assert info.value.headers["Retry-After"] == "2"
     with pytest.raises(UpstreamError) as streamed:
         await collect(provider.stream(chat(f"FAULT:{fault}", stream=True), channel))
-    assert streamed.value.status == status
-    assert streamed.value.retryable is retryable
+    for error in (info.value, streamed.value):
+        assert (error.status, error.code, error.retryable) == (status, code, retryable)
+        assert error.headers == ({"Retry-After": "2"} if fault == "429" else {})
 
 
 async def test_bad_request_is_not_retryable(
@@ -213,14 +217,41 @@ async def test_bad_request_is_not_retryable(
     assert info.value.param == "messages[0].role"
 
 
-@pytest.mark.parametrize("fault", ["truncate", "reset", "midstream-error"])
+@pytest.mark.parametrize(
+    ("fault", "code", "message"),
+    [
+        (
+            "truncate",
+            "upstream_malformed_response",
+            "openai-compatible upstream sent a malformed response: "
+            "the stream ended before the completion finished",
+        ),
+        (
+            "reset",
+            "upstream_connection_error",
+            "openai-compatible upstream cut its answer short "
+            "(or sent one that could not be decoded)",
+        ),
+        ("midstream-error", None, "The server had an error"),
+    ],
+)
 async def test_broken_streams(
-    provider: OpenAICompatProvider, channel: ChannelConfig, fault: str
+    provider: OpenAICompatProvider,
+    channel: ChannelConfig,
+    fault: str,
+    code: str | None,
+    message: str,
 ) -> None:
     request = chat(f"FAULT:{fault}", tools=[WEATHER_TOOL] if fault == "truncate" else None)
     with pytest.raises(UpstreamError) as info:
         await collect(provider.stream(request, channel))
-    assert info.value.status >= 500 and not info.value.retryable
+    error = info.value
+    assert (error.status, error.code, error.message, error.retryable) == (
+        502,
+        code,
+        message,
+        False,
+    )
 
 
 async def test_reset_and_unreachable(

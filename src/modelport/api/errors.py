@@ -52,12 +52,10 @@ def validation_error_of(errors: Sequence[Mapping[str, Any]]) -> APIError:
             f"{first.get('ctx', {}).get('error', 'invalid JSON')}.",
             code="invalid_json",
         )
-    if first.get("type") == "model_attributes_type" or (
-        first.get("loc") == ("body",) and first.get("type") != "value_error"
-    ):
+    if first.get("loc") == ("body",) and first.get("type") != "value_error":
         return APIError(400, "The request body must be a JSON object.", code="invalid_json")
     param = _param(tuple(first.get("loc", ())))
-    message = str(first.get("msg", "invalid request"))
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
     if param:
         message = f"Invalid value for '{param}': {message}"
     return APIError(400, message, param=param, code="invalid_value")

@@ -96,7 +96,7 @@ def transport_error(exc: BaseException, vendor: str) -> UpstreamError:
     if isinstance(exc, aiohttp.ClientPayloadError):  # cut off, or not decodable as declared
         return UpstreamError(
             502,
-            f"{vendor} sent a body that could not be read: {exc}",
+            f"{vendor} cut its answer short (or sent one that could not be decoded)",
             code="upstream_connection_error",
         )
     return UpstreamError(
