@@ -49,7 +49,8 @@ def check_catalogue(models: list[ModelConfig], table: dict[str, str] = BUILTIN_P
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(part) for part in ("options", *first["loc"]))
-                raise ChannelConfigError(model.name, index, where, first["msg"]) from None
+                problem = first["msg"].removeprefix("Value error, ")
+                raise ChannelConfigError(model.name, index, where, problem) from None
 
 
 class ProviderRegistry:
