@@ -19,13 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fakes.openai_upstream import create_app
 from tests.fakes.server import serve_asgi
-from tests.platform.conftest import (
+from tests.accounting.platform.conftest import (
     REDIS_URL,
     Platform,
     platform_config,
     settled_usage,
 )
-from tests.platform.test_replicas import FIELDS, mixed_request
+from tests.accounting.platform.test_replicas import FIELDS, mixed_request
 from tests.support.postgres import create_database, drop_database
 from tests.support.server import run_server
 

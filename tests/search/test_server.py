@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from tests.knowledge_api.helpers import ENGLISH_DOC, KbApi
+from tests.api.knowledge.helpers import ENGLISH_DOC, KbApi
 from tests.search.conftest import FakeWeb
 from tests.support.server import RunningServer, run_server
 

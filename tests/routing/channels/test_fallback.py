@@ -17,7 +17,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.channels.conftest import COOLDOWN, Vendors
+from tests.routing.channels.conftest import COOLDOWN, Vendors
 from tests.fakes.server import serve_asgi
 
 ASK: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello there"}]

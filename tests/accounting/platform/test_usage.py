@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from tests.platform.conftest import FAKE_MODEL, LOCAL_MODEL, Platform, settled_usage
+from tests.accounting.platform.conftest import FAKE_MODEL, LOCAL_MODEL, Platform, settled_usage
 
 
 def test_usage_matches_the_responses(platform: Platform) -> None:

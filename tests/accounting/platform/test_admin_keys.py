@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.platform.conftest import FAKE_MODEL, LOCAL_MODEL, Platform
+from tests.accounting.platform.conftest import FAKE_MODEL, LOCAL_MODEL, Platform
 
 
 def test_admin_endpoints_refuse_other_keys(platform: Platform) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.knowledge_api.helpers import KbApi, new_owner_key
+from tests.api.knowledge.helpers import KbApi, new_owner_key
 from tests.support.server import RunningServer
 
 

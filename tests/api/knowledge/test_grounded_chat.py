@@ -6,7 +6,7 @@ from typing import Any
 
 import openai
 
-from tests.knowledge_api.helpers import (
+from tests.api.knowledge.helpers import (
     CHINESE_DOC,
     ENGLISH_DOC,
     OTHER_ENGLISH_DOC,

@@ -10,7 +10,7 @@ import httpx
 
 from modelport.accounting.pricing import cost_micros, to_micros
 from modelport.settings import Price
-from tests.platform.conftest import LOCAL_MODEL, PRICE, Platform, settled_usage
+from tests.accounting.platform.conftest import LOCAL_MODEL, PRICE, Platform, settled_usage
 
 
 def test_pricing_is_exact_in_micro_units() -> None:

@@ -14,7 +14,7 @@ from modelport.accounting.gate import Gate
 from modelport.accounting.keys import KeyStore
 from modelport.accounting.ratelimit import LocalRateLimiter, RedisRateLimiter
 from modelport.storage.db import Database
-from tests.platform.conftest import REDIS_URL, Platform, settled_usage
+from tests.accounting.platform.conftest import REDIS_URL, Platform, settled_usage
 
 
 class Clock:

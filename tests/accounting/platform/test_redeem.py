@@ -9,7 +9,7 @@ from modelport.accounting.keys import KeyStore
 from modelport.accounting.redeem import RedemptionCodes
 from modelport.storage.db import Database
 from modelport.storage.tables import utcnow
-from tests.platform.conftest import Platform
+from tests.accounting.platform.conftest import Platform
 
 
 async def test_concurrent_redemptions_credit_once(db: Database) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.platform.conftest import Platform, platform_config, settled_usage
-from tests.platform.test_observability import _metric
+from tests.accounting.platform.conftest import Platform, platform_config, settled_usage
+from tests.accounting.platform.test_observability import _metric
 from tests.support.server import run_server
 
 

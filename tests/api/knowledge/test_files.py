@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from tests.knowledge_api.helpers import ENGLISH_DOC, KbApi, new_owner_key
+from tests.api.knowledge.helpers import ENGLISH_DOC, KbApi, new_owner_key
 from tests.support.server import RunningServer, run_server
 
 

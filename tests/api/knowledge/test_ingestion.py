@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.knowledge_api.helpers import (
+from tests.api.knowledge.helpers import (
     CHINESE_DOC,
     ENGLISH_DOC,
     OTHER_ENGLISH_DOC,

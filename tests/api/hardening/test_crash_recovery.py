@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.knowledge_api.helpers import indexed_chunks
+from tests.api.knowledge.helpers import indexed_chunks
 from tests.support.ledger import usage_rows
 from tests.support.server import RunningServer, run_server
 

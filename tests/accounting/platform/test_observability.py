@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 
 from modelport.accounting.keys import hash_key
-from tests.platform.conftest import BROKEN_MODEL, Platform, platform_config, sse_usage
+from tests.accounting.platform.conftest import BROKEN_MODEL, Platform, platform_config, sse_usage
 from tests.support.server import run_server
 
 

@@ -10,7 +10,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
-from tests.channels.conftest import Vendors
+from tests.routing.channels.conftest import Vendors
 
 WEATHER: ChatCompletionToolParam = {
     "type": "function",

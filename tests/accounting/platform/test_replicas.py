@@ -6,7 +6,7 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.platform.conftest import FAKE_MODEL, Platform, settled_usage, sse_usage
+from tests.accounting.platform.conftest import FAKE_MODEL, Platform, settled_usage, sse_usage
 
 FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
 

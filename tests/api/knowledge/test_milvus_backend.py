@@ -8,7 +8,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from tests.knowledge_api.helpers import CHINESE_DOC, ENGLISH_DOC, OTHER_ENGLISH_DOC, KbApi
+from tests.api.knowledge.helpers import CHINESE_DOC, ENGLISH_DOC, OTHER_ENGLISH_DOC, KbApi
 from tests.support.server import RunningServer, run_server
 
 MODEL = "smollm2-135m-instruct"

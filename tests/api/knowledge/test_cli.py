@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from modelport.cli import app
-from tests.knowledge_api.helpers import CHINESE_DOC, ENGLISH_DOC
+from tests.api.knowledge.helpers import CHINESE_DOC, ENGLISH_DOC
 from tests.support.server import RunningServer
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.channels.conftest import Vendors
+from tests.routing.channels.conftest import Vendors
 
 
 def _entry(raw: httpx.Client, request_id: str) -> dict[str, Any]:
