@@ -8,7 +8,7 @@ import yaml
 
 from modelport.settings import Settings
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 
 
 def test_compose_file_is_valid_yaml_and_complete() -> None:

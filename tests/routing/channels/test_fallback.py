@@ -114,7 +114,7 @@ def test_all_channels_failing_returns_the_last_error(sdk: openai.OpenAI) -> None
     [
         # the upstream's own error event, passed on (it has no code)
         ("midstream", None, "The server had an error"),
-        ("midstream-reset", "upstream_connection_error", "openai-compatible upstream sent a body"),
+        ("midstream-reset", "upstream_connection_error", "openai-compatible upstream cut its answer"),
     ],
 )
 def test_error_after_first_byte_is_an_event(
