@@ -75,7 +75,7 @@ class ErnieProvider(HTTPAdapter):
     ) -> ChatCompletion:
         refusal = refusal_in(data)
         if refusal is not None:
-            raise ernie_error(refusal.error_code, refusal.error_msg)
+            raise _refusal_error(refusal)
         return ernie_to_openai(ErnieChatResponse.model_validate(data), request, request.model)
 
     def reader(self, request: ChatCompletionRequest, channel: ChannelConfig) -> ErnieReader:
@@ -84,24 +84,11 @@ class ErnieProvider(HTTPAdapter):
     async def complete(
         self, request: ChatCompletionRequest, channel: ChannelConfig
     ) -> ChatCompletion:
-        for attempt in range(1, ATTEMPTS + 1):
-            call = await self.call(request, channel, stream=False)
-            data = await self._http.post_json(
-                call.url,
-                body=call.body,
-                headers=call.headers,
-                channel=channel,
-                on_error=self.error_from,
-                vendor=VENDOR,
-                params=call.params,
-            )
-            if not isinstance(data, dict):
-                raise malformed(VENDOR, "the body is not a JSON object")
-            refusal = convert(refusal_in, data, VENDOR)
-            if refusal is None:
-                return convert(lambda d: self.completion_from(d, request, channel), data, VENDOR)
-            self._refused(refusal, call, last=attempt == ATTEMPTS)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        try:
+            return await super().complete(request, channel)
+        except TokenRejected:  # refused before it ran: once more with a new token
+            self._tokens.forget_for(base_url_of(channel, DEFAULT_BASE_URL), credentials(channel))
+            return await super().complete(request, channel)
 
     @asynccontextmanager
     async def open_stream(
@@ -131,6 +118,19 @@ class ErnieProvider(HTTPAdapter):
             self._tokens.forget((call.params or {}).get("access_token", ""))
             return
         raise ernie_error(refusal.error_code, refusal.error_msg)
+
+
+class TokenRejected(UpstreamError):
+    """Qianfan refused the access token (before running the request)."""
+
+
+def _refusal_error(refusal: ErnieErrorBody) -> UpstreamError:
+    error = ernie_error(refusal.error_code, refusal.error_msg)
+    if refusal.error_code not in TOKEN_CODES:
+        return error
+    return TokenRejected(
+        error.status, error.message, type=error.type, code=error.code, retryable=error.retryable
+    )
 
 
 def _endpoint_for(model: str) -> str:

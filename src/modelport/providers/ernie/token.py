@@ -55,6 +55,10 @@ class TokenCache:
             if token.value == rejected:
                 del self._tokens[key]
 
+    def forget_for(self, base: str, credentials: Credentials) -> None:
+        """Drop the cached token of `credentials` at `base` (the vendor refused it)."""
+        self._tokens.pop((base, credentials.ak, credentials.sk), None)
+
     def clear(self) -> None:
         self._tokens.clear()
 
