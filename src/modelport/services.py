@@ -28,6 +28,7 @@ from .providers.registry import ProviderRegistry
 from .routing.catalogue import Catalogue
 from .routing.router import ChannelRouter
 from .settings import Settings
+from .storage.data_dir import secure_data_dir
 from .storage.db import Database
 
 log = logging.getLogger("modelport")
@@ -79,7 +80,7 @@ def announce_bootstrap_key(raw: str, path: Path) -> None:
 
 
 async def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings.data_dir)
     db = Database(settings.resolved_database_url())
     await db.migrate()
     keys = KeyStore(db)
@@ -122,6 +123,7 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         ],
         gate=gate,
         metrics=metrics,
+        limits=settings.upstream,
     )
     services = Services(
         settings=settings,

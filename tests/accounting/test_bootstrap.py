@@ -4,7 +4,12 @@ import asyncio
 import stat
 from pathlib import Path
 
-from modelport.accounting.keys import ADMIN_KEY_FILE, KeyStore, ensure_bootstrap_admin
+from modelport.accounting.keys import (
+    ADMIN_KEY_FILE,
+    BOOTSTRAP_KEY_ID,
+    KeyStore,
+    ensure_bootstrap_admin,
+)
 from modelport.storage.db import Database
 
 
@@ -18,7 +23,8 @@ async def test_first_start_creates_an_admin_key_file(db: Database, tmp_path: Pat
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert [p.name for p in data_dir.iterdir()] == [ADMIN_KEY_FILE]  # no temp file left
     record = await store.authenticate(raw)
-    assert record is not None and record.is_admin and record.owner == "admin"
+    assert record is not None and record.is_admin
+    assert record.owner == BOOTSTRAP_KEY_ID  # a tenant of its own, like any owner-less key
 
 
 async def test_bootstrap_runs_once(db: Database, tmp_path: Path) -> None:

@@ -9,10 +9,12 @@ from collections.abc import AsyncGenerator
 from modelport.chat.stream import ChatStream
 from modelport.protocol.chat import ChatCompletionRequest
 from modelport.protocol.chat_response import ChatCompletionChunk, ChunkChoice, Delta, Usage
+from modelport.providers.budget import OutputBudget
 from modelport.providers.errors import UpstreamError
-from modelport.providers.stream import Batch, OutputBudget, ProviderStream, StreamEnd
+from modelport.providers.stream import Batch, ProviderStream, StreamEnd
 from modelport.routing.health import CircuitBreaker
 from modelport.routing.timeouts import WatchedStream
+from modelport.settings import ChannelConfig
 
 Settled = list[tuple[Usage, int, str | None, bool]]
 
@@ -35,7 +37,7 @@ def _stream(
         settled.append((usage, status, code, estimated))
 
     source = ProviderStream(items, request=request, budget=OutputBudget(100), vendor="fake")
-    watched = WatchedStream(source, None, CircuitBreaker(3, 5, 30))
+    watched = WatchedStream(source, ChannelConfig(), None, CircuitBreaker(3, 5, 30))
     return ChatStream(watched, None, request, "public", "chatcmpl-1", settle)
 
 

@@ -10,6 +10,9 @@ sent a request:
 - `huge-body`: a 200 JSON answer of `HUGE_BYTES`.
 - `huge-header`: a header line that never ends (until the client leaves).
 - `endless-stream`: text chunks forever.
+- `usage-negative`, `usage-huge` (and `-stream`): a normal answer reporting absurd usage.
+- `echo-key`: a 401 whose message quotes the Authorization header it got.
+- `retry-after-utf8`: a 429 whose Retry-After is not text a header can carry.
 """
 
 from __future__ import annotations
@@ -36,7 +39,13 @@ def gzip_bomb() -> bytes:
     return b"".join([*parts, packer.flush()])
 
 
-def completion(text: str = "fine") -> bytes:
+ABSURD_USAGE = {
+    "usage-negative": {"prompt_tokens": -1_000_000, "completion_tokens": -5, "total_tokens": -1},
+    "usage-huge": {"prompt_tokens": 2**70, "completion_tokens": 2**70, "total_tokens": 2**71},
+}
+
+
+def completion(text: str = "fine", usage: dict[str, int] | None = None) -> bytes:
     return json.dumps(
         {
             "id": "chatcmpl-hostile",
@@ -50,19 +59,25 @@ def completion(text: str = "fine") -> bytes:
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+            "usage": usage or {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
         }
     ).encode()
 
 
-def _chunk_event(text: str) -> bytes:
-    chunk = {
+def _chunk_event(
+    text: str | None, finish: str | None = None, usage: dict[str, int] | None = None
+) -> bytes:
+    delta = {"content": text} if text is not None else {}
+    chunk: dict[str, object] = {
         "id": "c",
         "object": "chat.completion.chunk",
         "created": 1,
         "model": "hostile",
-        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
+    if usage is not None:
+        chunk["choices"] = []
+        chunk["usage"] = usage
     return b"data: " + json.dumps(chunk).encode() + b"\n\n"
 
 
@@ -75,12 +90,14 @@ class HostileUpstream:
     def __init__(self) -> None:
         self.arrivals: Counter[str] = Counter()
         self.close_delay = 0.0
+        self.last_authorization = ""
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
 
     async def _read_request(self, reader: asyncio.StreamReader) -> str | None:
-        """The mode of the next request, read whole (None when the client closed first)."""
+        """The mode of the next request, read whole (None when the client closed first); the
+        request's Authorization header is kept in `last_authorization`."""
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -92,6 +109,8 @@ class HostileUpstream:
             name, _, value = line.partition(":")
             if name.strip().lower() == "content-length":
                 length = int(value)
+            if name.strip().lower() == "authorization":
+                self.last_authorization = value.strip()
         await reader.readexactly(length)
         mode = path.strip("/").split("/")[0]
         self.arrivals[mode] += 1
@@ -117,6 +136,24 @@ class HostileUpstream:
         if mode in ("ok", "spare", "second-close"):
             body = completion()
             writer.write(_head("200 OK", _json_headers(len(body))) + body)
+        elif mode in ABSURD_USAGE:
+            body = completion(usage=ABSURD_USAGE[mode])
+            writer.write(_head("200 OK", _json_headers(len(body))) + body)
+        elif mode.removesuffix("-stream") in ABSURD_USAGE:
+            events = _chunk_event("fine") + _chunk_event(None, "stop")
+            events += _chunk_event(None, usage=ABSURD_USAGE[mode.removesuffix("-stream")])
+            body = events + b"data: [DONE]\n\n"
+            headers = {"Content-Type": "text/event-stream", "Content-Length": str(len(body))}
+            writer.write(_head("200 OK", headers) + body)
+        elif mode == "echo-key":
+            message = f"Incorrect API key provided: {self.last_authorization}."
+            body = json.dumps({"error": {"message": message, "code": "invalid_api_key"}})
+            writer.write(_head("401 Unauthorized", _json_headers(len(body))) + body.encode())
+        elif mode == "retry-after-utf8":
+            body = b'{"error": {"message": "slow down", "code": "rate_limited"}}'
+            head = _head("429 Too Many Requests", _json_headers(len(body)))
+            head = head[:-2] + "Retry-After: 五秒\r\n\r\n".encode()
+            writer.write(head + body)
         elif mode == "gzip-bomb":
             body = gzip_bomb()
             headers = {**_json_headers(len(body)), "Content-Encoding": "gzip"}
@@ -142,7 +179,9 @@ class HostileUpstream:
                 await writer.drain()
                 await asyncio.sleep(0)
         await writer.drain()
-        return mode in ("ok", "spare", "second-close")
+        return mode in ("ok", "spare", "second-close", "echo-key", "retry-after-utf8") or (
+            mode.removesuffix("-stream") in ABSURD_USAGE
+        )
 
     @contextmanager
     def running(self) -> Iterator[str]:

@@ -291,7 +291,8 @@ async def test_function_calling_streams(
     assert calls[0]["name"] == "get_weather" and calls[0]["id"].startswith("call_")
     assert json.loads(calls[0]["arguments"]) == {"query": "rain?"}
     assert finish_reasons(chunks) == ["tool_calls"]
-    assert end == StreamEnd(Usage(prompt_tokens=1, completion_tokens=0, total_tokens=1))
+    # the fake reports 0 completion tokens for a streamed call: booked at the floor, an estimate
+    assert end == StreamEnd(Usage.of(1, 1), estimated=True)
 
     legacy = chat("rain?", functions=[WEATHER_TOOL["function"]])
     chunks = await collect(ernie.stream(legacy, channel))

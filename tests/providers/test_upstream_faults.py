@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -24,7 +25,14 @@ MODES = (
     "huge-body",
     "huge-header",
     "endless-stream",
+    "usage-negative",
+    "usage-negative-stream",
+    "usage-huge",
+    "usage-huge-stream",
+    "echo-key",
+    "retry-after-utf8",
 )
+SECRET = "sk-live-0123456789abcdefABCDEF"
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +59,8 @@ def gateway(
     models: list[dict[str, Any]] = [
         {"name": mode, "channels": [_channel(url, mode, read_timeout=10)]} for mode in MODES
     ]
+    echo = models[MODES.index("echo-key")]["channels"][0]
+    echo["api_key"] = SECRET
     # Two keys and a spare channel: none of them may see a request that already arrived.
     models[0]["channels"] = [
         _channel(url, "read-close", api_key=None, api_keys=["sk-a", "sk-b"]),
@@ -155,3 +165,75 @@ def test_an_endless_stream_is_cut_past_max_tokens_and_billed_for_what_went_throu
     rows = usage_rows(gateway.database_url, request_id)
     assert [(r["status"], r["error_code"]) for r in rows] == [(502, "upstream_overrun")]
     assert rows[0]["completion_tokens"] == 68 * 5 // 4 and rows[0]["estimated"]
+
+
+@pytest.mark.parametrize("mode", ["usage-negative", "usage-huge"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_absurd_upstream_usage_is_clamped_and_booked_as_an_estimate(
+    gateway: RunningServer, mode: str, stream: bool
+) -> None:
+    """Negative counts would credit the key (its quota would stop binding); counts past 64 bits
+    fit no ledger row. Booked: at least what went through ("hi" in, "fine" out: one token each
+    at 32 characters a token), at most what the request could cost (4 per prompt character
+    plus the template allowance; max_tokens plus the slack)."""
+    admin = {"Authorization": f"Bearer {gateway.admin_key}"}
+    created = httpx.post(
+        gateway.base_url + "/admin/keys",
+        json={"name": "t", "owner": f"o-{mode}-{stream}", "quota_tokens": 100_000},
+        headers=admin,
+    ).json()
+    client = openai.OpenAI(base_url=gateway.api_url, api_key=created["key"], max_retries=0)
+    name = f"{mode}-stream" if stream else mode
+    raw = client.chat.completions.with_raw_response.create(
+        model=name, messages=[{"role": "user", "content": "hi"}], max_tokens=5, stream=stream
+    )
+    if stream:
+        text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
+    else:
+        text = raw.parse().choices[0].message.content or ""
+    assert text == "fine"
+    rows = usage_rows(gateway.database_url, raw.headers["x-request-id"])
+    expected = (1, 1) if mode == "usage-negative" else (4 * 2 + 10_000, 5 + 64)
+    assert [(r["prompt_tokens"], r["completion_tokens"], r["estimated"]) for r in rows] == [
+        (*expected, True)
+    ]
+    key = httpx.get(
+        gateway.api_url + "/key", headers={"Authorization": f"Bearer {created['key']}"}
+    ).json()
+    assert key["used_tokens"] == sum(expected)
+
+
+def test_an_upstream_quoting_its_key_does_not_show_it(gateway: RunningServer) -> None:
+    client = openai.OpenAI(base_url=gateway.api_url, api_key=gateway.admin_key, max_retries=0)
+    with pytest.raises(openai.BadRequestError) as refused:
+        _ask(client, "echo-key")
+    message = refused.value.body["message"]  # type: ignore[index]
+    assert message == "Incorrect API key provided: [redacted]"  # a bearer token may hold dots
+    assert SECRET[:8] not in gateway.log() and SECRET[-8:] not in gateway.log()
+
+
+def test_a_retry_after_a_header_cannot_carry_is_dropped_not_a_500(
+    gateway: RunningServer,
+) -> None:
+    response = httpx.post(
+        gateway.api_url + "/chat/completions",
+        json={"model": "retry-after-utf8", "messages": [{"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {gateway.admin_key}"},
+    )
+    assert response.status_code == 429
+    assert response.json()["error"] == {
+        "message": "slow down",
+        "type": "upstream_error",
+        "param": None,
+        "code": "rate_limited",
+    }
+    assert "retry-after" not in response.headers
+
+
+def test_the_data_dir_and_its_files_are_private(gateway: RunningServer) -> None:
+    """Every tenant's data lies there: only the server's user may read it."""
+    assert gateway.data_dir.stat().st_mode & 0o777 == 0o700
+    tops = {entry.name: entry.stat().st_mode & 0o777 for entry in gateway.data_dir.iterdir()}
+    assert tops["modelport.db"] == 0o600 and tops["knowledge.sqlite3"] == 0o600
+    assert tops["ledger-journal"] == 0o700
+    assert {mode for mode in tops.values()} <= {0o600, 0o700}

@@ -108,7 +108,7 @@ async def test_first_batch_timeout_is_retryable() -> None:
 async def test_idle_timeout_ends_the_stream_and_counts_against_the_channel() -> None:
     breaker = CircuitBreaker(failures=1, window=1, cooldown=60)
     source = _slow([0.0, 0.0, 1.0])
-    watched = WatchedStream(source, 0.1, breaker)
+    watched = WatchedStream(source, ChannelConfig(), 0.1, breaker)
     got = [await anext(watched), await anext(watched)]
     with pytest.raises(UpstreamError) as info:
         await anext(watched)
@@ -121,7 +121,7 @@ async def test_idle_timeout_measures_each_silence_not_the_whole_stream() -> None
     """Gaps shorter than the idle timeout never end a stream that outlasts it many times;
     a slow reader is not the upstream's silence."""
     breaker = CircuitBreaker(failures=1, window=1, cooldown=60)
-    watched = WatchedStream(_slow([0.06] * 6 + [0.0, 0.5]), 0.1, breaker)
+    watched = WatchedStream(_slow([0.06] * 6 + [0.0, 0.5]), ChannelConfig(), 0.1, breaker)
     got = [await anext(watched) for _ in range(6)]
     await asyncio.sleep(0.3)  # the reader dawdles; the upstream is not waited on meanwhile
     got.append(await anext(watched))

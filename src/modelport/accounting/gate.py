@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 
 from ..protocol.errors import APIError
 from ..settings import ModelConfig
@@ -28,6 +29,16 @@ def insufficient_quota() -> APIError:
         type="insufficient_quota",
         code="insufficient_quota",
     )
+
+
+def kb_refused(message: str) -> APIError:
+    """403 for a knowledge base the key's allow-list keeps it from."""
+    return APIError(403, message, type="permission_error", code="knowledge_base_not_allowed")
+
+
+def kb_not_allowed(denied: Sequence[str]) -> APIError:
+    """The same refusal in chat and on every knowledge-base route."""
+    return kb_refused(f"This key is not allowed to use the knowledge bases {list(denied)}.")
 
 
 def rate_limited(key: KeyRecord, decision: Decision) -> APIError:
@@ -65,12 +76,7 @@ class Gate:
         if key.allowed_kbs is not None:
             denied = [kb for kb in kb_ids if kb not in key.allowed_kbs]
             if denied:
-                raise APIError(
-                    403,
-                    f"This key is not allowed to use the knowledge bases {denied}.",
-                    type="permission_error",
-                    code="knowledge_base_not_allowed",
-                )
+                raise kb_not_allowed(denied)
         if key.has_quota and await self.balances.exhausted(key.id):
             raise insufficient_quota()
         if key.rpm is not None or key.tpm is not None:

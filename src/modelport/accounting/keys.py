@@ -1,7 +1,8 @@
 """API keys: shown once at creation, stored only as SHA-256, looked up by hash on each request.
 
 Keys carry 256+ bits of randomness, so a fast unsalted hash is enough: there is nothing to
-brute-force, and the lookup stays one indexed equality match.
+brute-force, and the lookup stays one indexed equality match. A key made without an owner is
+its own tenant: its owner is its id (rows stored as owner "default" stay that owner's).
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ class KeyStore:
     async def create(
         self,
         name: str,
-        owner: str,
+        owner: str | None = None,
         is_admin: bool = False,
         expires_at: datetime | None = None,
         **limits: Any,
@@ -216,19 +217,21 @@ class KeyStore:
         raw: str,
         *,
         name: str,
-        owner: str,
+        owner: str | None = None,
         is_admin: bool = False,
         expires_at: datetime | None = None,
         key_id: str | None = None,
         **limits: Any,
     ) -> KeyRecord | None:
-        """Stores a key generated elsewhere; None when its id or hash already exists."""
+        """Stores a key generated elsewhere; None when its id or hash already exists. Without
+        an `owner` the key owns its data alone (its owner is its id)."""
         _check_fields(limits)
+        key_id = key_id or new_key_id()
         record = KeyRecord(
-            id=key_id or new_key_id(),
+            id=key_id,
             display=display_key(raw),
             name=name,
-            owner=owner,
+            owner=owner or key_id,
             is_admin=is_admin,
             created_at=utcnow(),
             expires_at=expires_at,
@@ -371,7 +374,7 @@ async def ensure_bootstrap_admin(store: KeyStore, data_dir: Path) -> str | None:
     pending = _stage_private_file(data_dir, ADMIN_KEY_FILE, raw + "\n")
     try:
         record = await store.add(
-            raw, name="bootstrap admin", owner="admin", is_admin=True, key_id=BOOTSTRAP_KEY_ID
+            raw, name="bootstrap admin", is_admin=True, key_id=BOOTSTRAP_KEY_ID
         )
         if record is not None:
             os.replace(pending, data_dir / ADMIN_KEY_FILE)

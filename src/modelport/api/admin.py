@@ -61,7 +61,7 @@ async def create_key(body: KeyFields, services: ServicesDep) -> KeyCreated:
     if changes.get("group_multiplier", 1.0) is None:  # null is the default, as for name/owner
         del changes["group_multiplier"]
     name = changes.pop("name", None) or "default"
-    owner = changes.pop("owner", None) or "default"
+    owner = changes.pop("owner", None)  # none: the key's own id, a tenant of its own
     is_admin = bool(changes.pop("is_admin", False))
     raw, record = await services.keys.create(name, owner, is_admin=is_admin, **changes)
     return KeyCreated.model_validate({**_info(record), "key": raw})

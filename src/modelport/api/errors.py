@@ -26,9 +26,17 @@ _STATUS_TYPES = {
 
 
 def error_response(error: APIError) -> JSONResponse:
-    return JSONResponse(
-        error.body().model_dump(), status_code=error.status, headers=error.headers or None
-    )
+    # A header value HTTP cannot carry (from an upstream) must not turn the answer into a 500.
+    headers = {k: v for k, v in error.headers.items() if _latin1(k) and _latin1(v)}
+    return JSONResponse(error.body().model_dump(), status_code=error.status, headers=headers)
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return "\r" not in text and "\n" not in text
 
 
 def _param(loc: tuple[Any, ...]) -> str | None:

@@ -1,4 +1,8 @@
-"""`/v1/files`: upload (multipart `file` + `purpose`), list, get, delete, download, parsed text."""
+"""`/v1/files`: upload (multipart `file` + `purpose`), list, get, delete, download, parsed text.
+
+A key with a knowledge-base allow-list sees the files in those knowledge bases and the owner's
+files in none; deleting a file also in another knowledge base is refused (403).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from .knowledge_deps import KnowledgeDep
 
 router = APIRouter()
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404, 413)
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413)
 }
 _READ_SIZE = 1024 * 1024
 
@@ -59,23 +63,25 @@ async def upload_file(
 
 @router.get("/v1/files", response_model=FileList, responses=_ERRORS)
 async def list_files(key: KeyDep, knowledge: KnowledgeDep) -> FileList:
-    return FileList(data=[file_object(r) for r in await knowledge.files(key.owner)])
+    return FileList(
+        data=[file_object(r) for r in await knowledge.files(key.owner, kbs=key.allowed_kbs)]
+    )
 
 
 @router.get("/v1/files/{file_id}", response_model=FileObject, responses=_ERRORS)
 async def get_file(file_id: str, key: KeyDep, knowledge: KnowledgeDep) -> FileObject:
-    return file_object(await knowledge.file(key.owner, file_id))
+    return file_object(await knowledge.file(key.owner, file_id, kbs=key.allowed_kbs))
 
 
 @router.delete("/v1/files/{file_id}", response_model=FileDeleted, responses=_ERRORS)
 async def delete_file(file_id: str, key: KeyDep, knowledge: KnowledgeDep) -> FileDeleted:
-    await knowledge.delete_file(key.owner, file_id)
+    await knowledge.delete_file(key.owner, file_id, kbs=key.allowed_kbs)
     return FileDeleted(id=file_id)
 
 
 @router.get("/v1/files/{file_id}/content", responses=_ERRORS)
 async def file_content(file_id: str, key: KeyDep, knowledge: KnowledgeDep) -> Response:
-    record, data = await knowledge.content(key.owner, file_id)
+    record, data = await knowledge.content(key.owner, file_id, kbs=key.allowed_kbs)
     # Always a download: serving a client-declared type (text/html) could run it as a page.
     headers = {
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(record.filename)}",
@@ -86,5 +92,5 @@ async def file_content(file_id: str, key: KeyDep, knowledge: KnowledgeDep) -> Re
 
 @router.get("/v1/files/{file_id}/parsed-content", response_model=ParsedContent, responses=_ERRORS)
 async def parsed_content(file_id: str, key: KeyDep, knowledge: KnowledgeDep) -> ParsedContent:
-    record, text = await knowledge.parsed_content(key.owner, file_id)
+    record, text = await knowledge.parsed_content(key.owner, file_id, kbs=key.allowed_kbs)
     return ParsedContent(id=record.id, filename=record.filename, content=text)

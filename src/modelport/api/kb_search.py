@@ -7,12 +7,12 @@ from fastapi import APIRouter
 from ..knowledge.retrieve import Passage
 from ..protocol.errors import ErrorResponse
 from ..protocol.kb_search import KbSearchHit, KbSearchRequest, KbSearchResult
-from .deps import KeyDep, ServicesDep
-from .knowledge_deps import KnowledgeDep
+from .deps import ServicesDep
+from .knowledge_deps import KbKeyDep, KnowledgeDep
 
 router = APIRouter()
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404)
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404)
 }
 
 
@@ -32,7 +32,7 @@ def search_hit(passage: Passage) -> KbSearchHit:
 async def search_kb(
     kb_id: str,
     body: KbSearchRequest,
-    key: KeyDep,
+    key: KbKeyDep,  # chat's 403 for a knowledge base off the key's allow-list
     knowledge: KnowledgeDep,
     services: ServicesDep,
 ) -> KbSearchResult:

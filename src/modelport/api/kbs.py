@@ -1,4 +1,8 @@
-"""`/v1/kbs`: knowledge bases (create, list, get, modify, delete) and their files."""
+"""`/v1/kbs`: knowledge bases (create, list, get, modify, delete) and their files.
+
+A key with a knowledge-base allow-list lists only those knowledge bases, gets chat's 403 for
+any other id on every route, and may not create one (it could never be on the list).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import cast
 
 from fastapi import APIRouter
 
+from ..accounting.gate import kb_refused
 from ..knowledge.catalog import KbRecord, LinkRecord
 from ..knowledge.service import UnknownIds
 from ..protocol.errors import ErrorResponse
@@ -22,11 +27,11 @@ from ..protocol.kbs import (
     SplitConfigOut,
 )
 from .deps import KeyDep
-from .knowledge_deps import KnowledgeDep
+from .knowledge_deps import KbKeyDep, KnowledgeDep
 
 router = APIRouter()
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404)
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404)
 }
 
 
@@ -65,6 +70,10 @@ def kb_file(link: LinkRecord) -> KnowledgeBaseFile:
 async def create_kb(
     body: KnowledgeBaseCreate, key: KeyDep, knowledge: KnowledgeDep
 ) -> KnowledgeBaseObject:
+    if key.allowed_kbs is not None:
+        raise kb_refused(
+            "This key is not allowed to create knowledge bases: it may use only those on its list."
+        )
     split = body.split_config
     kb = await knowledge.create_kb(
         key.owner,
@@ -80,36 +89,41 @@ async def create_kb(
 
 @router.get("/v1/kbs", response_model=KnowledgeBaseList, responses=_ERRORS)
 async def list_kbs(key: KeyDep, knowledge: KnowledgeDep) -> KnowledgeBaseList:
-    return KnowledgeBaseList(data=[kb_object(kb) for kb in await knowledge.kbs(key.owner)])
+    kbs = await knowledge.kbs(key.owner)
+    if key.allowed_kbs is not None:
+        kbs = [kb for kb in kbs if kb.id in key.allowed_kbs]
+    return KnowledgeBaseList(data=[kb_object(kb) for kb in kbs])
 
 
 @router.get("/v1/kbs/{kb_id}", response_model=KnowledgeBaseObject, responses=_ERRORS)
-async def get_kb(kb_id: str, key: KeyDep, knowledge: KnowledgeDep) -> KnowledgeBaseObject:
+async def get_kb(kb_id: str, key: KbKeyDep, knowledge: KnowledgeDep) -> KnowledgeBaseObject:
     return kb_object(await knowledge.kb(key.owner, kb_id))
 
 
 @router.post("/v1/kbs/{kb_id}", response_model=KnowledgeBaseObject, responses=_ERRORS)
 async def modify_kb(
-    kb_id: str, body: KnowledgeBaseModify, key: KeyDep, knowledge: KnowledgeDep
+    kb_id: str, body: KnowledgeBaseModify, key: KbKeyDep, knowledge: KnowledgeDep
 ) -> KnowledgeBaseObject:
     return kb_object(await knowledge.update_kb(key.owner, kb_id, body.name, body.description))
 
 
 @router.delete("/v1/kbs/{kb_id}", response_model=KnowledgeBaseDeleted, responses=_ERRORS)
-async def delete_kb(kb_id: str, key: KeyDep, knowledge: KnowledgeDep) -> KnowledgeBaseDeleted:
+async def delete_kb(kb_id: str, key: KbKeyDep, knowledge: KnowledgeDep) -> KnowledgeBaseDeleted:
     await knowledge.delete_kb(key.owner, kb_id)
     return KnowledgeBaseDeleted(id=kb_id)
 
 
 @router.post("/v1/kbs/{kb_id}/files", response_model=KnowledgeBaseObject, responses=_ERRORS)
 async def attach_files(
-    kb_id: str, body: FileIds, key: KeyDep, knowledge: KnowledgeDep
+    kb_id: str, body: FileIds, key: KbKeyDep, knowledge: KnowledgeDep
 ) -> KnowledgeBaseObject:
-    return kb_object(await knowledge.attach(key.owner, kb_id, body.file_ids))
+    return kb_object(await knowledge.attach(key.owner, kb_id, body.file_ids, kbs=key.allowed_kbs))
 
 
 @router.get("/v1/kbs/{kb_id}/files", response_model=KnowledgeBaseFileList, responses=_ERRORS)
-async def list_kb_files(kb_id: str, key: KeyDep, knowledge: KnowledgeDep) -> KnowledgeBaseFileList:
+async def list_kb_files(
+    kb_id: str, key: KbKeyDep, knowledge: KnowledgeDep
+) -> KnowledgeBaseFileList:
     return KnowledgeBaseFileList(
         data=[kb_file(f) for f in await knowledge.kb_files(key.owner, kb_id)]
     )
@@ -117,7 +131,7 @@ async def list_kb_files(kb_id: str, key: KeyDep, knowledge: KnowledgeDep) -> Kno
 
 @router.delete("/v1/kbs/{kb_id}/files", response_model=KnowledgeBaseObject, responses=_ERRORS)
 async def detach_files(
-    kb_id: str, body: FileIds, key: KeyDep, knowledge: KnowledgeDep
+    kb_id: str, body: FileIds, key: KbKeyDep, knowledge: KnowledgeDep
 ) -> KnowledgeBaseObject:
     await knowledge.detach(key.owner, kb_id, body.file_ids)
     return kb_object(await knowledge.kb(key.owner, kb_id))
@@ -127,7 +141,7 @@ async def detach_files(
     "/v1/kbs/{kb_id}/files/{file_id}", response_model=KnowledgeBaseObject, responses=_ERRORS
 )
 async def detach_file(
-    kb_id: str, file_id: str, key: KeyDep, knowledge: KnowledgeDep
+    kb_id: str, file_id: str, key: KbKeyDep, knowledge: KnowledgeDep
 ) -> KnowledgeBaseObject:
     if not await knowledge.detach(key.owner, kb_id, [file_id]):
         raise UnknownIds("file", [file_id])

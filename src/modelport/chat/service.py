@@ -14,13 +14,14 @@ from ..observability.metrics import Metrics, channel_label
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletion, Usage, completion_id
 from ..protocol.errors import APIError
+from ..providers.budget import OutputBudget, estimate_tokens, guard_usage, prompt_chars
 from ..providers.registry import ProviderRegistry
-from ..providers.stream import Batch, StreamEnd, estimate_tokens, prompt_chars
+from ..providers.stream import Batch, StreamEnd
 from ..routing.catalogue import Catalogue
 from ..routing.retry import Attempts
 from ..routing.router import ChannelRouter, Route
 from ..routing.timeouts import WatchedStream, close_quietly, first_batch
-from ..settings import ChannelConfig, ModelConfig
+from ..settings import ChannelConfig, ModelConfig, UpstreamSettings
 from .augment import Augmentation, Augmenter
 from .stream import ChatStream
 
@@ -68,6 +69,7 @@ class ChatService:
         augmenters: list[Augmenter] | None = None,
         gate: Gate | None = None,
         metrics: Metrics | None = None,
+        limits: UpstreamSettings | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.providers = providers
@@ -76,6 +78,7 @@ class ChatService:
         self.augmenters = list(augmenters or [])  # knowledge bases before web search
         self.gate = gate  # quotas, allow-lists, rate limits; None: accounting is off
         self.metrics = metrics
+        self.limits = limits or UpstreamSettings()  # what an upstream may send and bill
 
     def served_locally(self, model_name: str) -> bool:
         """Whether the embedded engine may answer (False for an unknown model)."""
@@ -125,7 +128,7 @@ class ChatService:
         except asyncio.CancelledError:  # the client left; what was made is not known here
             await self._record_abandoned(booking, self._tried(attempts, booking.model), None)
             raise
-        usage, estimated = _billed_completion(response, request)
+        usage, estimated = _billed_completion(response, request, self.limits)
         await self._record(booking, route.channel, usage, estimated=estimated)
         response.id = completion_id()
         response.model = booking.model.name
@@ -174,7 +177,7 @@ class ChatService:
             abandoned.end = source.billed()
             raise
         breaker = self.router.health.breaker(route.id)
-        return WatchedStream(source, channel.idle_timeout, breaker), first
+        return WatchedStream(source, channel, channel.idle_timeout, breaker), first
 
     async def _record_abandoned(
         self, booking: _Booking, channel: ChannelConfig, end: StreamEnd | None
@@ -240,12 +243,10 @@ class ChatService:
 
 
 def _billed_completion(
-    response: ChatCompletion, request: ChatCompletionRequest
+    response: ChatCompletion, request: ChatCompletionRequest, limits: UpstreamSettings
 ) -> tuple[Usage, bool]:
-    """The completion's usage, or an estimate (True) when the upstream reported none."""
-    usage = response.usage
-    if usage.total_tokens or usage.prompt_tokens or usage.completion_tokens:
-        return usage, False
+    """The completion's usage, kept within what the request can have cost, or an estimate
+    when the upstream reported none; True when it is an estimate (or was corrected)."""
     chars = 0
     for choice in response.choices:
         message = choice.message
@@ -254,6 +255,17 @@ def _billed_completion(
             chars += len(call.function.name) + len(call.function.arguments)
         if message.function_call is not None:
             chars += len(message.function_call.name) + len(message.function_call.arguments)
-    estimate = Usage.of(estimate_tokens(prompt_chars(request)), estimate_tokens(chars))
-    response.usage = estimate
-    return estimate, True
+    usage = response.usage
+    if usage.total_tokens or usage.prompt_tokens or usage.completion_tokens:
+        usage, corrected = guard_usage(
+            usage,
+            request,
+            prompt_chars=prompt_chars(request),
+            completion_chars=chars,
+            budget=OutputBudget.of(request, limits),
+        )
+    else:
+        usage = Usage.of(estimate_tokens(prompt_chars(request)), estimate_tokens(chars))
+        corrected = True
+    response.usage = usage
+    return usage, corrected

@@ -80,7 +80,14 @@ def _run(
 @keys_app.command()
 def create(
     name: Annotated[str, typer.Option("--name", help="What the key is for.")] = "default",
-    owner: Annotated[str, typer.Option("--owner", help="Who usage is billed to.")] = "default",
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            "--owner",
+            help="Whose files, knowledge bases and bills the key shares; default: its own id.",
+            show_default=False,
+        ),
+    ] = None,
     admin: Annotated[bool, typer.Option("--admin", help="May call the admin API.")] = False,
     expires_days: Annotated[
         int | None, typer.Option("--expires-days", min=1, help="Expire after N days.")

@@ -158,6 +158,23 @@ class KnowledgeCatalog:
             await session.delete(row)
         return record, list(kb_ids)
 
+    async def attachments(
+        self, owner: str, file_ids: Sequence[str] | None = None
+    ) -> dict[str, set[str]]:
+        """The knowledge bases each of the owner's attached files (among `file_ids`) is in."""
+        query = (
+            select(KnowledgeBaseFile.file_id, KnowledgeBaseFile.kb_id)
+            .join(StoredFile, StoredFile.id == KnowledgeBaseFile.file_id)
+            .where(StoredFile.owner == owner)
+        )
+        if file_ids is not None:
+            query = query.where(KnowledgeBaseFile.file_id.in_(list(file_ids)))
+        out: dict[str, set[str]] = {}
+        async with self._db.sessions() as session:
+            for file_id, kb_id in (await session.execute(query)).all():
+                out.setdefault(file_id, set()).add(kb_id)
+        return out
+
     async def digest_in_use(self, sha256: str) -> bool:
         query = select(StoredFile.id).where(StoredFile.sha256 == sha256).limit(1)
         async with self._db.sessions() as session:

@@ -1,12 +1,15 @@
 """Files and knowledge bases as the API sees them: metadata, bytes, chunks and jobs together.
 
 Every call takes the caller's owner; ids owned by someone else behave as if they did not exist.
+File calls also take the caller key's knowledge-base allow-list (`kbs`, None: no list): a file
+attached only to knowledge bases off the list is invisible too; a file in no knowledge base is
+the owner's, visible to each of its keys.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,10 @@ class UnknownIds(KnowledgeError):
         super().__init__(f"No such {kind}: {', '.join(ids)}")
         self.kind = kind
         self.ids = list(ids)
+
+
+class KbNotAllowed(KnowledgeError):
+    """The call would change a knowledge base off the key's allow-list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,28 +87,57 @@ class KnowledgeService:
         await self.catalog.add_file(record)
         return record
 
-    async def file(self, owner: str, file_id: str) -> FileRecord:
-        record = await self.catalog.get_file(owner, file_id)
+    async def file(
+        self, owner: str, file_id: str, *, kbs: Collection[str] | None = None
+    ) -> FileRecord:
+        record = await self._visible_file(owner, file_id, kbs)
         if record is None:
             raise UnknownIds("file", [file_id])
         return record
 
-    async def files(self, owner: str) -> list[FileRecord]:
-        return await self.catalog.list_files(owner)
+    async def _visible_file(
+        self, owner: str, file_id: str, kbs: Collection[str] | None
+    ) -> FileRecord | None:
+        record = await self.catalog.get_file(owner, file_id)
+        if record is None or kbs is None:
+            return record
+        attached = (await self.catalog.attachments(owner, [file_id])).get(file_id, set())
+        return record if _visible(attached, kbs) else None
 
-    async def content(self, owner: str, file_id: str) -> tuple[FileRecord, bytes]:
-        record = await self.file(owner, file_id)
+    async def files(self, owner: str, *, kbs: Collection[str] | None = None) -> list[FileRecord]:
+        records = await self.catalog.list_files(owner)
+        if kbs is None:
+            return records
+        attached = await self.catalog.attachments(owner)
+        return [r for r in records if _visible(attached.get(r.id, set()), kbs)]
+
+    async def content(
+        self, owner: str, file_id: str, *, kbs: Collection[str] | None = None
+    ) -> tuple[FileRecord, bytes]:
+        record = await self.file(owner, file_id, kbs=kbs)
         return record, await asyncio.to_thread(self.blobs.read, record.sha256)
 
-    async def parsed_content(self, owner: str, file_id: str) -> tuple[FileRecord, str]:
+    async def parsed_content(
+        self, owner: str, file_id: str, *, kbs: Collection[str] | None = None
+    ) -> tuple[FileRecord, str]:
         """The file's extracted text; raises `ParseError` for damaged files."""
-        record, data = await self.content(owner, file_id)
+        record, data = await self.content(owner, file_id, kbs=kbs)
         document = await asyncio.to_thread(
             parse_document, data, record.filename, record.content_type
         )
         return record, document.text
 
-    async def delete_file(self, owner: str, file_id: str) -> None:
+    async def delete_file(
+        self, owner: str, file_id: str, *, kbs: Collection[str] | None = None
+    ) -> None:
+        """Raises `KbNotAllowed` when the file is also in a knowledge base off `kbs`."""
+        if kbs is not None:
+            await self.file(owner, file_id, kbs=kbs)
+            attached = (await self.catalog.attachments(owner, [file_id])).get(file_id, set())
+            if attached - set(kbs):
+                raise KbNotAllowed(
+                    "This key is not allowed to use the knowledge bases the file is in."
+                )
         deleted = await self.catalog.delete_file(owner, file_id)
         if deleted is None:
             raise UnknownIds("file", [file_id])
@@ -151,10 +187,19 @@ class KnowledgeService:
             raise UnknownIds("knowledge base", [kb_id])
         await asyncio.to_thread(self.index.delete_kb, kb_id)
 
-    async def attach(self, owner: str, kb_id: str, file_ids: Sequence[str]) -> KbRecord:
-        """Attach the owner's files and queue them for ingestion (failed ones are retried)."""
+    async def attach(
+        self,
+        owner: str,
+        kb_id: str,
+        file_ids: Sequence[str],
+        *,
+        kbs: Collection[str] | None = None,
+    ) -> KbRecord:
+        """Attach the owner's files (those `kbs` lets the key see) and queue them for ingestion
+        (failed ones are retried)."""
         await self.kb(owner, kb_id)
-        missing = [f for f in dict.fromkeys(file_ids) if not await self.catalog.get_file(owner, f)]
+        unique = dict.fromkeys(file_ids)
+        missing = [f for f in unique if not await self._visible_file(owner, f, kbs)]
         if missing:
             raise UnknownIds("file", missing)
         for file_id in await self.catalog.attach(kb_id, file_ids):
@@ -214,6 +259,11 @@ class KnowledgeService:
             floor = usable[0].score * relative_cut
             usable = [p for p in usable if p.score >= floor]
         return Retrieval(usable[:top_k], pending)
+
+
+def _visible(attached: set[str], kbs: Collection[str]) -> bool:
+    """Whether a file in the knowledge bases `attached` is visible through the list `kbs`."""
+    return not attached or any(kb in attached for kb in kbs)
 
 
 def build_knowledge(

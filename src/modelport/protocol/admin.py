@@ -29,7 +29,13 @@ class KeyFields(RequestModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    owner: str | None = Field(default=None, min_length=1, max_length=200)
+    owner: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Whose files, knowledge bases and usage the key shares; unset at creation: "
+        "the key's own id.",
+    )
     is_admin: bool | None = None
     expires_at: datetime | None = None
     quota_tokens: int | None = Field(default=None, ge=0, le=MAX_TOKENS)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .base import WireModel
 from .ids import alnum_id
@@ -27,10 +28,25 @@ def completion_id() -> str:
     return "chatcmpl-" + alnum_id(24)
 
 
+# Vendors' counts are read as numbers whatever their size (then bounded before booking).
+_COUNT_LIMIT = 2**62
+
+
 class Usage(WireModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+
+    @field_validator("prompt_tokens", "completion_tokens", "total_tokens", mode="before")
+    @classmethod
+    def _a_count(cls, value: Any) -> Any:
+        if value is None:
+            return 0
+        if isinstance(value, float) and math.isfinite(value):
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(min(value, _COUNT_LIMIT), -_COUNT_LIMIT)
+        return value
 
     @classmethod
     def of(cls, prompt: int, completion: int) -> Usage:

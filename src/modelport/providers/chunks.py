@@ -28,7 +28,8 @@ from ..protocol.chat_response import (
     Usage,
     completion_id,
 )
-from .stream import Batch, StreamEnd, delta_chars, estimate_tokens, prompt_chars
+from .budget import estimate_tokens, prompt_chars
+from .stream import Batch, StreamEnd, delta_chars
 
 
 def tool_call_id() -> str:

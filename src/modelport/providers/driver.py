@@ -25,11 +25,12 @@ from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletion
 from ..settings import ChannelConfig
 from .base import ProviderDeps, UpstreamProvider
+from .budget import OutputBudget
 from .errors import UpstreamError, malformed
 from .http_client import UpstreamBody
 from .keyring import KeyRing
 from .sse import EventParser, LineTooLong, ServerSentEvent
-from .stream import Batch, OutputBudget, ProviderStream, StreamItem
+from .stream import Batch, ProviderStream, StreamItem
 
 T = TypeVar("T")
 

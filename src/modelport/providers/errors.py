@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 
 from ..protocol.errors import APIError
 
@@ -55,8 +56,8 @@ def upstream_error(
     """An error for an upstream HTTP status: our status, retryability and Retry-After."""
     out_headers: dict[str, str] = {}
     retry_after = (headers or {}).get("retry-after")
-    if retry_after:
-        out_headers["Retry-After"] = retry_after
+    if retry_after and _is_retry_after(retry_after):
+        out_headers["Retry-After"] = retry_after.strip()
     if type is None:
         type = (
             "invalid_request_error" if 400 <= status < 500 and status != 429 else "upstream_error"
@@ -70,6 +71,20 @@ def upstream_error(
         retryable=status_is_retryable(status) if retryable is None else retryable,
         headers=out_headers,
     )
+
+
+def _is_retry_after(value: str) -> bool:
+    """A Retry-After we may pass on: delay-seconds or an HTTP date (anything else, such as
+    text a header cannot carry, is dropped rather than breaking the answer)."""
+    value = value.strip()
+    if not value.isascii() or len(value) > 64:
+        return False
+    if value.isdigit():
+        return True
+    try:
+        return parsedate_to_datetime(value) is not None
+    except (TypeError, ValueError):
+        return False
 
 
 def malformed(vendor: str, detail: str) -> UpstreamError:

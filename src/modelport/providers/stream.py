@@ -21,12 +21,8 @@ from dataclasses import dataclass
 
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletionChunk, Usage
-from ..settings import UpstreamSettings
+from .budget import MAX_CHARS_PER_TOKEN, OutputBudget, estimate_tokens, guard_usage, prompt_chars
 from .errors import UpstreamError
-
-CHARS_PER_TOKEN = 4
-# No real token is longer than this many characters; more per token budgeted is an overrun.
-MAX_CHARS_PER_TOKEN = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +35,6 @@ class StreamEnd:
 
 StreamItem = ChatCompletionChunk | StreamEnd
 Batch = list[StreamItem]
-
-
-def estimate_tokens(chars: int) -> int:
-    return -(-chars // CHARS_PER_TOKEN)
-
-
-def prompt_chars(request: ChatCompletionRequest) -> int:
-    return sum(len(m.text()) for m in request.messages)
 
 
 def delta_chars(chunk: ChatCompletionChunk) -> int:
@@ -64,18 +52,6 @@ def delta_chars(chunk: ChatCompletionChunk) -> int:
         if delta.function_call is not None:
             chars += len(delta.function_call.name or "") + len(delta.function_call.arguments or "")
     return chars
-
-
-@dataclass(frozen=True, slots=True)
-class OutputBudget:
-    """How much output a stream may carry before it counts as running away."""
-
-    tokens: int
-
-    @classmethod
-    def of(cls, request: ChatCompletionRequest, settings: UpstreamSettings) -> OutputBudget:
-        asked = request.output_limit() or settings.max_stream_tokens
-        return cls(asked * max(request.n, 1) + settings.stream_slack_tokens)
 
 
 class ProviderStream:
@@ -129,8 +105,8 @@ class ProviderStream:
         accepted: Batch = []
         for item in batch:
             if isinstance(item, StreamEnd):
-                self._end = item
-                accepted.append(item)
+                self._end = self._guarded(item)
+                accepted.append(self._end)
                 break
             chars = delta_chars(item)
             if chars:
@@ -148,6 +124,17 @@ class ProviderStream:
                 self._pieces += 1
             accepted.append(item)
         return accepted
+
+    def _guarded(self, end: StreamEnd) -> StreamEnd:
+        """The provider's usage kept within what this stream can have cost (`usage_guard`)."""
+        usage, corrected = guard_usage(
+            end.usage,
+            self._request,
+            prompt_chars=prompt_chars(self._request),
+            completion_chars=self._chars,
+            budget=self._budget,
+        )
+        return StreamEnd(usage, end.estimated or corrected)
 
     def billed(self) -> StreamEnd:
         """What to book now: the end's usage, the provider's exact count, or an estimate."""

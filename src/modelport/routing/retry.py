@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from ..protocol.errors import APIError
 from ..providers.errors import UpstreamError
+from ..providers.redact import redact_error
 from ..settings import ModelConfig
 from .router import ChannelRouter, Route
 
@@ -51,6 +52,8 @@ class Attempts:
             try:
                 result = await call(route)
             except APIError as exc:
+                if isinstance(exc, UpstreamError):  # before it reaches a log or the client
+                    redact_error(exc, route.channel)
                 if not is_channel_fault(exc):
                     breaker.release()
                     raise

@@ -13,7 +13,9 @@ import contextlib
 from ..protocol.errors import APIError
 from ..providers.errors import UpstreamError
 from ..providers.idle_timer import IdleTimeout, IdleTimer
+from ..providers.redact import redact_error
 from ..providers.stream import Batch, ProviderStream, StreamEnd
+from ..settings import ChannelConfig
 from .health import CircuitBreaker
 from .retry import is_channel_fault
 
@@ -43,9 +45,14 @@ class WatchedStream:
     """A provider's stream after its first item: idle timeout and health reporting."""
 
     def __init__(
-        self, source: ProviderStream, idle_timeout: float | None, breaker: CircuitBreaker
+        self,
+        source: ProviderStream,
+        channel: ChannelConfig,
+        idle_timeout: float | None,
+        breaker: CircuitBreaker,
     ) -> None:
         self._source = source
+        self._channel = channel
         self._idle = IdleTimer(idle_timeout) if idle_timeout is not None else None
         self._breaker = breaker
 
@@ -69,6 +76,8 @@ class WatchedStream:
                 code="idle_timeout",
             ) from None
         except APIError as exc:
+            if isinstance(exc, UpstreamError):
+                redact_error(exc, self._channel)
             if is_channel_fault(exc):
                 self._breaker.failure()
             raise

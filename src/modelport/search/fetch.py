@@ -74,13 +74,13 @@ class PageFetcher:
         current = _checked_url(url)
         for _ in range(self._settings.max_redirects + 1):
             async with pool.stream(
-                "GET", str(current), headers=self._headers(), extensions=self._timeouts()
+                "GET", _wire_url(current), headers=self._headers(), extensions=self._timeouts()
             ) as response:
                 if response.status in _REDIRECTS:
                     location = _header(response.headers, b"location")
                     if not location:
                         raise FetchFailed(f"{current}: redirect without a Location")
-                    current = _checked_url(str(current.join(location)))
+                    current = _checked_url(location, base=current)
                     continue
                 if not 200 <= response.status < 300:
                     raise FetchFailed(f"{current}: HTTP {response.status}")
@@ -104,10 +104,11 @@ class PageFetcher:
         return {"timeout": {"connect": limit, "read": limit, "write": limit, "pool": limit}}
 
 
-def _checked_url(url: str) -> httpx.URL:
+def _checked_url(url: str, *, base: httpx.URL | None = None) -> httpx.URL:
+    """`url` (a redirect's Location is resolved against `base`), if it may be fetched."""
     try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
+        parsed = httpx.URL(url) if base is None else base.join(url)
+    except (httpx.InvalidURL, ValueError) as exc:  # httpx lets some ValueErrors through
         raise FetchRefused(f"{url!r} is not a valid URL") from exc
     if parsed.scheme not in ("http", "https"):
         raise FetchRefused(f"{url}: scheme '{parsed.scheme}' is not fetched")
@@ -115,7 +116,17 @@ def _checked_url(url: str) -> httpx.URL:
         raise FetchRefused(f"{url}: no host")
     if parsed.userinfo:
         raise FetchRefused(f"{url}: URLs with credentials are not fetched")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise FetchRefused(f"{url}: port {parsed.port} is out of range")
     return parsed
+
+
+def _wire_url(url: httpx.URL) -> httpcore.URL:
+    """The checked URL as httpcore's parts (as httpx's transport does): httpcore does not
+    parse it again, with a parser of its own that could see another host or port."""
+    return httpcore.URL(
+        scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+    )
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str:

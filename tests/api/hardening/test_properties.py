@@ -25,9 +25,11 @@ from modelport.chat.stream import ChatStream
 from modelport.protocol.chat import ChatCompletionRequest
 from modelport.protocol.chat_response import ChatCompletionChunk, ChunkChoice, Delta, Usage
 from modelport.protocol.errors import APIError
-from modelport.providers.stream import Batch, OutputBudget, ProviderStream, StreamEnd
+from modelport.providers.budget import OutputBudget
+from modelport.providers.stream import Batch, ProviderStream, StreamEnd
 from modelport.routing.health import CircuitBreaker
 from modelport.routing.timeouts import WatchedStream
+from modelport.settings import ChannelConfig
 from tests.support.server import RunningServer
 
 FAST = settings(
@@ -365,7 +367,7 @@ async def test_a_whole_stream_parses_back_and_ends_with_done(
         settled.append((usage, status, code, estimated))
 
     provider = ProviderStream(batches(), request=request, budget=OutputBudget(1000), vendor="t")
-    watched = WatchedStream(provider, None, CircuitBreaker(3, 5, 30))
+    watched = WatchedStream(provider, ChannelConfig(), None, CircuitBreaker(3, 5, 30))
     stream = ChatStream(watched, None, request, "pub", "chatcmpl-x", settle)
     body = b"".join([frame async for frame in stream])
     await stream.aclose()

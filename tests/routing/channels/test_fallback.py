@@ -17,8 +17,8 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.routing.channels.conftest import COOLDOWN, Vendors
 from tests.fakes.server import serve_asgi
+from tests.routing.channels.conftest import COOLDOWN, Vendors
 
 ASK: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello there"}]
 ANSWER = "Echo: hello there"
@@ -114,7 +114,11 @@ def test_all_channels_failing_returns_the_last_error(sdk: openai.OpenAI) -> None
     [
         # the upstream's own error event, passed on (it has no code)
         ("midstream", None, "The server had an error"),
-        ("midstream-reset", "upstream_connection_error", "openai-compatible upstream cut its answer"),
+        (
+            "midstream-reset",
+            "upstream_connection_error",
+            "openai-compatible upstream cut its answer",
+        ),
     ],
 )
 def test_error_after_first_byte_is_an_event(

@@ -29,9 +29,10 @@ from ...protocol.chat_response import (
 from ...protocol.errors import APIError, invalid_request, server_overloaded
 from ...settings import ChannelConfig, default_gguf_path
 from ..base import EngineLoad, ProviderDeps
+from ..budget import OutputBudget
 from ..driver import NoOptions
 from ..errors import UpstreamError
-from ..stream import Batch, OutputBudget, ProviderStream, StreamEnd
+from ..stream import Batch, ProviderStream, StreamEnd
 from .convert import sampling_choices, template_messages
 from .tools import ParsedCall, call_id, parse_call
 

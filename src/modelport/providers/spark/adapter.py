@@ -24,10 +24,11 @@ from ...protocol.chat import ChatCompletionRequest
 from ...protocol.chat_response import ChatCompletion
 from ...settings import ChannelConfig
 from ..base import ProviderDeps, UpstreamProvider
+from ..budget import OutputBudget
 from ..chunks import collect_completion
 from ..driver import base_url_of, convert
 from ..errors import UpstreamError, malformed, unreachable
-from ..stream import Batch, OutputBudget, ProviderStream
+from ..stream import Batch, ProviderStream
 from .auth import signed_url
 from .codes import handshake_error, spark_error
 from .convert import SparkChunks, SparkTarget, openai_to_spark
