@@ -17,6 +17,7 @@ from .sse_response import WATCH_AFTER, SSEResponse
 
 router = APIRouter()
 PATH = "/v1/chat/completions"
+PARSE_ON_LOOP_BYTES = 256 * 1024
 
 
 @router.post(
@@ -37,7 +38,11 @@ PATH = "/v1/chat/completions"
 async def create_chat_completion(request: Request) -> Response:
     """The body is `ChatCompletionRequest` (read by the route itself: `chat_body.py`)."""
     services: Services = request.app.state.services
-    body, invalid = parse_chat_body(await request.body())
+    raw = await request.body()
+    if len(raw) > PARSE_ON_LOOP_BYTES:  # a big body is validated off the event loop
+        body, invalid = await asyncio.to_thread(parse_chat_body, raw)
+    else:
+        body, invalid = parse_chat_body(raw)
     key = await authenticate(services, request.headers.get("authorization", ""))
     request.state.key = key
     if body is None:

@@ -15,6 +15,8 @@ Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 # JSON nested deeper than this is refused at the edge: serializers below (pydantic, orjson)
 # stop near 255 levels, and no real tool schema comes close.
 MAX_NESTING = 64
+# More messages than any conversation a model can hold: a request past it is refused whole.
+MAX_MESSAGES = 10_000
 
 
 def nesting(value: Any) -> int:
@@ -180,7 +182,7 @@ class KnowledgeBaseRef(RequestModel):
 
 class ChatCompletionRequest(RequestModel):
     model: str = Field(min_length=1)
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
     top_k: int | None = Field(default=None, ge=0)

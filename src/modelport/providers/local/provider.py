@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator
+from concurrent.futures import ThreadPoolExecutor
 
 from ...engine.engine import LocalEngine
 from ...engine.events import EngineBusy, EngineClosed, Failed, Finished, TextDelta
@@ -36,6 +37,31 @@ from ..stream import Batch, ProviderStream, StreamEnd
 from .convert import sampling_choices, template_messages
 from .tools import ParsedCall, call_id, parse_call
 
+RENDER_THREADS = 2
+# No token of the model is longer than this many characters: a prompt with more characters
+# than this many times the context cannot fit, and is refused before it is rendered.
+MAX_CHARS_PER_TOKEN = 32
+
+
+def _check_fits(request: ChatCompletionRequest, context_size: int) -> None:
+    """Refuse, before any rendering, a prompt that cannot fit the context (each message takes
+    at least one token; each token at most `MAX_CHARS_PER_TOKEN` characters)."""
+    if len(request.messages) > context_size:
+        raise invalid_request(
+            f"{len(request.messages)} messages cannot fit this model's context of "
+            f"{context_size} tokens.",
+            param="messages",
+            code="context_length_exceeded",
+        )
+    chars = sum(len(m.text()) for m in request.messages)
+    if chars > context_size * MAX_CHARS_PER_TOKEN:
+        raise invalid_request(
+            f"The messages ({chars} characters) cannot fit this model's context of "
+            f"{context_size} tokens.",
+            param="messages",
+            code="context_length_exceeded",
+        )
+
 
 class LocalProvider:
     """Serves catalogue models from GGUF files in-process; one engine per file."""
@@ -46,6 +72,7 @@ class LocalProvider:
         self._settings = deps.settings.engine
         self._limits = deps.settings.upstream
         self._engines: dict[str, LocalEngine] = {}
+        self._renderer = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="render")
 
     def engine_for(self, channel: ChannelConfig) -> LocalEngine:
         path = channel.model_path or default_gguf_path()
@@ -69,11 +96,17 @@ class LocalProvider:
         for engine in self._engines.values():
             await asyncio.to_thread(engine.close)
         self._engines.clear()
+        self._renderer.shutdown(wait=False, cancel_futures=True)
 
-    def _start(self, request: ChatCompletionRequest, channel: ChannelConfig) -> Generation:
+    async def _start(self, request: ChatCompletionRequest, channel: ChannelConfig) -> Generation:
         engine = self.engine_for(channel)
+        messages = template_messages(request)
+        _check_fits(request, engine.context_size)
         try:
-            prompt = engine.render(template_messages(request))
+            # Templating and tokenizing a long prompt is CPU work: on the renderer's threads,
+            # so the event loop keeps answering everyone else meanwhile.
+            loop = asyncio.get_running_loop()
+            prompt = await loop.run_in_executor(self._renderer, engine.render, messages)
         except PromptError as exc:
             raise invalid_request(str(exc), param="messages") from exc
         if request.n > engine.max_choices:
@@ -93,7 +126,7 @@ class LocalProvider:
     async def complete(
         self, request: ChatCompletionRequest, channel: ChannelConfig
     ) -> ChatCompletion:
-        generation = self._start(request, channel)
+        generation = await self._start(request, channel)
         texts = [""] * request.n
         reasons: list[str] = ["stop"] * request.n
         try:
@@ -144,7 +177,7 @@ class _LocalRun:
 
     async def items(self) -> AsyncGenerator[Batch, None]:
         request = self._request
-        generation = self._generation = self._provider._start(request, self._channel)
+        generation = self._generation = await self._provider._start(request, self._channel)
         shaper = _ChunkShaper(request)
         try:
             async for index, event in generation.events():
