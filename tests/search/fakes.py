@@ -24,7 +24,7 @@ DATA = Path(__file__).parent / "recorded"
 HUGE_PAGE_BYTES = 200 * 1024 * 1024  # generated lazily, only as far as it is read
 SLOW_SECONDS = 3.0
 # query keyword -> recorded SearxNG response (recorded/searxng/<name>.json)
-SCENARIOS = {"metadata": "hostile", "catalogue": "heavy"}
+SCENARIOS = {"metadata": "hostile", "catalogue": "heavy", "archived": "unparsable"}
 
 
 @dataclass
@@ -98,6 +98,10 @@ def pages_app(state: WebState) -> Starlette:
             "file": "file:///etc/passwd",
             "loop": "/go/loop",
             "observatory": "/gazette/observatory.html",
+            # Locations httpx cannot parse (InvalidURL, a bare ValueError) or httpcore cannot
+            "octal": "http://0177.0.0.1/",
+            "broken": "http:////[x",
+            "port": "http://127.0.0.1:99999/",
         }
         return RedirectResponse(targets[request.path_params["name"]], status_code=302)
 

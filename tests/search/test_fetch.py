@@ -83,6 +83,7 @@ def test_policy_permits_public_and_allow_listed() -> None:
     assert AddressPolicy(LOOPBACK).permits("127.0.0.1")
     assert not AddressPolicy(LOOPBACK).permits("127.0.0.2")
     assert not AddressPolicy(LOOPBACK).permits("::1")
+    assert AddressPolicy(["::1/128"]).permits("::1")  # not read as the IPv4-compatible 0.0.0.1
 
 
 async def test_allow_listed_page_is_fetched_and_extracted(web: FakeWeb) -> None:
@@ -132,6 +133,37 @@ async def test_allowed_redirects_are_followed_up_to_the_limit(web: FakeWeb) -> N
     looped = await fetch_one(page_fetcher, web.pages_url + "/go/loop")
     assert isinstance(looped, FetchFailed) and "more than 2 redirects" in str(looped)
     assert web.state.hits["/go/loop"] == 3
+
+
+async def test_unparsable_urls_and_redirects_skip_only_their_page(web: FakeWeb) -> None:
+    recorder = RecordingBackend()
+    pages = web.pages_url
+    urls = [
+        "http://0177.0.0.1/",
+        "http://127.0.0.1:99999/",
+        pages + "/go/octal",
+        pages + "/go/broken",
+        pages + "/go/port",
+        pages + "/gazette/observatory.html",
+    ]
+    outcomes = await fetcher(LOOPBACK, recorder).fetch_all(urls)
+    assert [str(o) for o in outcomes[:5]] == [
+        "'http://0177.0.0.1/' is not a valid URL",
+        "http://127.0.0.1:99999/: port 99999 is out of range",
+        "'http://0177.0.0.1/' is not a valid URL",
+        "'http:////[x' is not a valid URL",
+        "http://127.0.0.1:99999/: port 99999 is out of range",
+    ]
+    assert all(isinstance(o, FetchRefused) for o in outcomes[:5])
+    page = outcomes[5]
+    assert isinstance(page, FetchedPage) and "Vireo telescope" in page.text
+    assert web.state.hits == {
+        "/go/octal": 1,
+        "/go/broken": 1,
+        "/go/port": 1,
+        "/gazette/observatory.html": 1,
+    }
+    assert recorder.dialled == ["127.0.0.1"] * 4
 
 
 async def test_every_resolved_address_must_pass() -> None:

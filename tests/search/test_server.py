@@ -159,6 +159,28 @@ def test_hostile_results_are_not_fetched(allowed: RunningServer, web: FakeWeb) -
     assert all(not s["url"].startswith("file:") for s in sources)
 
 
+def test_result_redirecting_to_an_unparsable_address_is_skipped(
+    allowed: RunningServer, web: FakeWeb
+) -> None:
+    """The first result redirects to http://0177.0.0.1/; the second grounds the answer."""
+    question = "When did the Kestrel Ridge Observatory open? Archived pages welcome."
+    reply = ask(allowed, question, with_search_enhance=True)  # raises unless 200
+    sources = sources_of(reply)
+    assert web.state.queries == [question]
+    assert web.state.hits == {"/go/octal": 1, "/gazette/observatory.html": 1}
+    page, skipped = web.pages_url + "/gazette/observatory.html", web.pages_url + "/go/octal"
+    assert [s["url"] for s in sources] == [page, skipped, page]
+    assert sources[0]["content"].startswith(
+        "The Kestrel Ridge Observatory opened to the public on 14 March 1987"
+    )
+    # The skipped page is there only as the engine's snippet.
+    assert sources[1] == {
+        "title": "Kestrel Ridge Observatory (archived copy)",
+        "content": "An archived copy of the observatory's history page.",
+        "url": skipped,
+    }
+
+
 def test_loopback_pages_are_refused_without_the_allow_list(
     guarded: RunningServer, web: FakeWeb
 ) -> None:

@@ -112,7 +112,11 @@ class AddressPolicy:
         if not addresses:
             raise FetchFailed(f"{host} resolves to no address")
         for address in addresses:
-            if not self.permits(address):
+            try:
+                ip: IPAddress = ipaddress.ip_address(address)
+            except ValueError:
+                raise FetchRefused(f"{host} resolves to {address!r}, not an IP address") from None
+            if not self._permits(ip):
                 raise FetchRefused(f"{host} resolves to {address}, a non-public address")
 
 
