@@ -118,6 +118,13 @@ class UpstreamSettings(BaseModel):
     trust_env: bool = True  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY, SSL_CERT_FILE
 
 
+class ServerSettings(BaseModel):
+    """Bounds on what a client may send before its request is even read."""
+
+    max_head_bytes: int = Field(default=64 * 1024, ge=4096)  # request line + headers: else 431
+    head_timeout: float = Field(default=10.0, gt=0)  # seconds for a whole head: else closed
+
+
 def _default_threads() -> int:
     cores = os.cpu_count() or 1
     return 1 if cores <= 2 else min(cores, 8)
@@ -266,6 +273,7 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     bootstrap_admin_key: bool = True
     accounting: bool = True  # false: no gate, no ledger (only to measure what accounting costs)
     # Usage rows are written in batches this often; until then each is in the ledger journal

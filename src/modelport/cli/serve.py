@@ -65,6 +65,8 @@ KEEP_ALIVE_SECONDS = 75  # nginx's default for idle client connections
 def _run_uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
     import uvicorn
 
+    from ..api.bounded_head import BoundedHeadProtocol
+
     uvicorn.run(
         "modelport.app:create_app",
         factory=True,
@@ -73,7 +75,8 @@ def _run_uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
         workers=workers,
         log_level=log_level,
         loop="uvloop",
-        http="httptools",
+        # uvicorn's httptools protocol, with bounds on a request head's size and time
+        http=BoundedHeadProtocol,
         timeout_graceful_shutdown=5,
         # Longer than clients keep idle pooled connections (httpx, hence the OpenAI SDK: 5 s,
         # uvicorn's own default too): the client drops an idle connection first, instead of
