@@ -13,7 +13,7 @@ export function renderKeys(main) {
   const rows = h("tbody", { "data-testid": "key-rows" });
   const shown = h("div", { class: "secret", hidden: true, "data-testid": "new-key" });
   const name = h("input", { name: "name", required: true, maxlength: 200, "data-testid": "key-name" });
-  const owner = h("input", { name: "owner", maxlength: 200, placeholder: "default", "data-testid": "key-owner" });
+  const owner = h("input", { name: "owner", maxlength: 200, placeholder: "its own id", "data-testid": "key-owner" });
   const isAdmin = h("input", { type: "checkbox", name: "is_admin" });
   const limits = limitFields("new");
   const form = h("form", { class: "card" },
