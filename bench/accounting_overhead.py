@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.accounting.platform.conftest import FAKE_MODEL, PRICE, Platform, platform_config
 from tests.fakes.openai_upstream import create_app
 from tests.fakes.server import serve_asgi
-from tests.accounting.platform.conftest import FAKE_MODEL, PRICE, Platform, platform_config
 from tests.support.postgres import create_database, drop_database
 from tests.support.server import run_server
 

@@ -17,8 +17,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fakes.openai_upstream import create_app
-from tests.fakes.server import serve_asgi
 from tests.accounting.platform.conftest import (
     REDIS_URL,
     Platform,
@@ -26,6 +24,8 @@ from tests.accounting.platform.conftest import (
     settled_usage,
 )
 from tests.accounting.platform.test_replicas import FIELDS, mixed_request
+from tests.fakes.openai_upstream import create_app
+from tests.fakes.server import serve_asgi
 from tests.support.postgres import create_database, drop_database
 from tests.support.server import run_server
 

@@ -24,9 +24,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.api.hardening.conftest import GOOD_KEYS, KEY_FAULTS, LOCAL_MODEL, server_config
 from tests.fakes.openai_upstream import create_app
 from tests.fakes.server import serve_asgi
-from tests.api.hardening.conftest import GOOD_KEYS, KEY_FAULTS, LOCAL_MODEL, server_config
 from tests.support.server import RunningServer, run_server
 
 KB_TEXT = (
