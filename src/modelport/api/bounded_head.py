@@ -67,10 +67,6 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if not self._in_head:
-            self._in_head = self.cycle is None or self.cycle.response_complete
-            if self._in_head:  # the first bytes of the next request on this connection
-                self._start_head()
         super().data_received(data)
         if self._in_head and self.parser is not None:
             self._head_bytes += len(data)
@@ -78,6 +74,13 @@ class BoundedHeadProtocol(HttpToolsProtocol):
                 self._stop_head_timer()
                 self.transport.write(_too_large(self._max_head))
                 self.transport.close()
+
+    def on_message_begin(self) -> None:
+        # The parser saw a new request's first byte (the connection may have idled before
+        # it, under uvicorn's keep-alive timeout): its head is timed and counted from here.
+        super().on_message_begin()
+        self._in_head = True
+        self._start_head()
 
     def on_headers_complete(self) -> None:
         self._in_head = False
