@@ -188,7 +188,10 @@ def test_no_half_indexed_file_is_served_and_ingestion_resumes(
                     assert indexed_chunks(restarted.data_dir, file_id, kb_id) == link["chunks"]
             hits = http.post(f"/v1/kbs/{kb_id}/search", json={"query": "harbour lantern"})
             assert hits.status_code == 200
-            online = {f for f, link in links.items() if link["status"] == "online"}
+            # Read after the search: a file may come online between the two reads, and a file
+            # found must be online by then (online is for good; half-indexed never is).
+            after = http.get(f"/v1/kbs/{kb_id}/files").json()["data"]
+            online = {f["id"] for f in after if f["status"] == "online"}
             assert {h["file_id"] for h in hits.json()["data"]} <= online
             if all(link["status"] in ("online", "fail") for link in links.values()):
                 break
