@@ -38,9 +38,16 @@ from .convert import sampling_choices, template_messages
 from .tools import ParsedCall, call_id, parse_call
 
 RENDER_THREADS = 2
+# A prompt this short is rendered in well under a millisecond
+RENDER_ON_LOOP_CHARS = 8_000
+RENDER_ON_LOOP_MESSAGES = 64
 # No token of the model is longer than this many characters: a prompt with more characters
 # than this many times the context cannot fit, and is refused before it is rendered.
 MAX_CHARS_PER_TOKEN = 32
+
+
+def _chars(request: ChatCompletionRequest) -> int:
+    return sum(len(m.text()) for m in request.messages)
 
 
 def _check_fits(request: ChatCompletionRequest, context_size: int) -> None:
@@ -53,7 +60,7 @@ def _check_fits(request: ChatCompletionRequest, context_size: int) -> None:
             param="messages",
             code="context_length_exceeded",
         )
-    chars = sum(len(m.text()) for m in request.messages)
+    chars = _chars(request)
     if chars > context_size * MAX_CHARS_PER_TOKEN:
         raise invalid_request(
             f"The messages ({chars} characters) cannot fit this model's context of "
@@ -103,10 +110,13 @@ class LocalProvider:
         messages = template_messages(request)
         _check_fits(request, engine.context_size)
         try:
-            # Templating and tokenizing a long prompt is CPU work: on the renderer's threads,
-            # so the event loop keeps answering everyone else meanwhile.
-            loop = asyncio.get_running_loop()
-            prompt = await loop.run_in_executor(self._renderer, engine.render, messages)
+            short = len(request.messages) <= RENDER_ON_LOOP_MESSAGES
+            if short and _chars(request) <= RENDER_ON_LOOP_CHARS:  # quicker than a thread hop
+                prompt = engine.render(messages)
+            else:  # templating and tokenizing a long one is CPU work: on the renderer's
+                # threads, so the event loop keeps answering everyone else meanwhile
+                loop = asyncio.get_running_loop()
+                prompt = await loop.run_in_executor(self._renderer, engine.render, messages)
         except PromptError as exc:
             raise invalid_request(str(exc), param="messages") from exc
         if request.n > engine.max_choices:
