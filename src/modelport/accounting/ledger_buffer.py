@@ -22,6 +22,8 @@ from ..storage.tables import UsageRecord
 from .ledger_journal import LedgerJournal
 from .usage import UsageEntry, UsageLedger, usage_row, write_rows
 
+PROGRESS = "progress"  # marks a journal row as a stream's progress, not its final row
+
 log = logging.getLogger("modelport.accounting")
 
 MAX_BUFFERED = 100_000  # rows held while the database is unreachable, then the oldest go
@@ -45,9 +47,22 @@ class BufferedLedger(UsageLedger):
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._closing = False
+        self._progress: dict[str, dict[str, Any]] = {}  # request id → its last progress row
+
+    def progress(self, entry: UsageEntry) -> None:
+        """Journal (only) what a stream under way has produced: after a crash the last such
+        row of a request that never got its final row is replayed, so a stream loses at most
+        what it produced since its last progress row."""
+        if self._journal is None:
+            return
+        row = usage_row(entry)
+        row[PROGRESS] = True
+        self._progress[entry.request_id] = row
+        self._journal.append(row)
 
     async def record(self, entry: UsageEntry) -> str:
         row = usage_row(entry)
+        self._progress.pop(entry.request_id, None)
         if self._journal is not None:
             self._journal.append(row)
         self._rows.append(row)
@@ -71,6 +86,8 @@ class BufferedLedger(UsageLedger):
                 return
             if self._journal is not None:
                 self._journal.rotate()  # rows from now on go to a segment of the next flush
+                for row in self._progress.values():  # the old segment goes once written
+                    self._journal.append(row)
             try:
                 await write_rows(self._db, rows)
             except Exception:
@@ -100,7 +117,7 @@ class BufferedLedger(UsageLedger):
             return 0
         restored = 0
         for path, rows in self._journal.orphans():
-            fresh = await self._not_yet_written(rows)
+            fresh = await self._not_yet_written(await self._interrupted(rows))
             if fresh:
                 await write_rows(self._db, fresh)
                 restored += len(fresh)
@@ -108,6 +125,25 @@ class BufferedLedger(UsageLedger):
         if restored:
             log.warning("restored %d usage rows from the ledger journal", restored)
         return restored
+
+    async def _interrupted(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The final rows, plus, for a stream that never got one (here or in the database),
+        its last progress row: booked as interrupted."""
+        finals = [row for row in rows if not row.get(PROGRESS)]
+        last: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            if row.pop(PROGRESS, False):
+                last[row["request_id"]] = row
+        for row in finals:
+            last.pop(row["request_id"], None)
+        if last:
+            async with self._db.sessions() as session:
+                booked = await session.scalars(
+                    select(UsageRecord.request_id).where(UsageRecord.request_id.in_(list(last)))
+                )
+                for request_id in booked:
+                    last.pop(request_id, None)
+        return finals + list(last.values())
 
     async def _not_yet_written(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The rows whose ids the database lacks (the crash may have come after a commit)."""

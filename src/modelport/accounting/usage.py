@@ -52,6 +52,10 @@ class UsageLedger:
         await write_rows(self._db, [row])
         return str(row["id"])
 
+    def progress(self, entry: UsageEntry) -> None:
+        """What a stream still under way has produced so far, kept where a crash cannot lose
+        it (a no-op here: only the journalled ledger keeps it, see `ledger_buffer.py`)."""
+
     async def flush(self) -> None:
         """Makes every recorded entry visible to queries (a no-op: entries are written at once)."""
 

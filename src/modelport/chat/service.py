@@ -161,8 +161,13 @@ class ChatService:
                 booking, channel, usage, status=status, code=code, estimated=estimated
             )
 
+        def progress(usage: Usage, estimated: bool) -> None:
+            # What a crash would otherwise lose: replayed as interrupted if no final row comes.
+            entry = self._entry(booking, channel, usage, 499, "interrupted", estimated)
+            self.ledger.progress(entry)
+
         name, chat_id, extras = booking.model.name, completion_id(), augmented.response_fields
-        return ChatStream(source, first, request, name, chat_id, settle, extras)
+        return ChatStream(source, first, request, name, chat_id, settle, extras, progress)
 
     async def _start(
         self, request: ChatCompletionRequest, route: Route, abandoned: _Abandoned
@@ -208,14 +213,32 @@ class ChatService:
     ) -> None:
         if failure is not None:
             status, code = failure.status, failure.code
-        usage = usage or Usage()
+        entry = self._entry(booking, channel, usage or Usage(), status, code, estimated)
+        await book_usage(
+            entry,
+            booking.caller.key,
+            ledger=self.ledger,
+            gate=self.gate,
+            metrics=self.metrics,
+            channel=channel_label(booking.model, channel),
+        )
+
+    def _entry(
+        self,
+        booking: _Booking,
+        channel: ChannelConfig,
+        usage: Usage,
+        status: int,
+        code: str | None,
+        estimated: bool,
+    ) -> UsageEntry:
         caller, model = booking.caller, booking.model
         cost = 0
         if self.gate is not None:
             cost = self.gate.cost(
                 caller.key, model, usage.prompt_tokens, usage.completion_tokens, booking.searches
             )
-        entry = UsageEntry(
+        return UsageEntry(
             request_id=caller.request_id,
             key_id=caller.key_id,
             owner=caller.owner,
@@ -231,14 +254,6 @@ class ChatService:
             cost_micros=cost,
             searches=booking.searches,
             estimated=estimated,
-        )
-        await book_usage(
-            entry,
-            caller.key,
-            ledger=self.ledger,
-            gate=self.gate,
-            metrics=self.metrics,
-            channel=channel_label(model, channel),
         )
 
 

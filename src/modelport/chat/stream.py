@@ -23,6 +23,9 @@ from .sse import DONE, error_event, event
 
 # Settles the bill: (usage, HTTP status, error code or None, whether the usage is an estimate).
 Settle = Callable[[Usage, int, str | None, bool], Awaitable[None]]
+# Keeps what a stream under way has produced so far (usage, whether an estimate).
+Progress = Callable[[Usage, bool], None]
+PROGRESS_EVERY = 1.0  # seconds: the most a crash can lose of a stream's usage
 
 
 class ChatStream:
@@ -37,8 +40,11 @@ class ChatStream:
         completion_id: str,
         settle: Settle,
         extras: dict[str, Any] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self._source = source
+        self._progress = progress
+        self._next_progress = time.monotonic() + PROGRESS_EVERY
         self._first = first
         self._include_usage = bool(request.stream_options and request.stream_options.include_usage)
         self._model = public_model
@@ -69,6 +75,10 @@ class ChatStream:
                 frame = self._accept(batch)
                 if frame:
                     yield frame
+                if self._progress is not None and time.monotonic() >= self._next_progress:
+                    self._next_progress = time.monotonic() + PROGRESS_EVERY
+                    end = self._source.billed()
+                    self._progress(end.usage, end.estimated)
         except APIError as exc:
             self._error = exc
             yield self._release_held() + error_event(exc) + DONE
