@@ -198,6 +198,3 @@ class ChunkBuilder:
 
     def finish(self, reason: FinishReason, index: int = 0) -> ChatCompletionChunk:
         return self._chunk([ChunkChoice(index=index, delta=Delta(), finish_reason=reason)])
-
-    def usage(self, usage: Usage) -> ChatCompletionChunk:
-        return self._chunk([], usage)

@@ -59,9 +59,6 @@ class ProviderRegistry:
         self._table = dict(BUILTIN_PROVIDERS if table is None else table)
         self._instances: dict[str, Provider] = {}
 
-    def known(self, name: str) -> bool:
-        return name in self._table
-
     def get(self, name: str) -> Provider:
         provider = self._instances.get(name)
         if provider is None:

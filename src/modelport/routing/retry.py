@@ -1,9 +1,10 @@
 """Trying a request's channels in turn until one answers.
 
 A failure moves on to the next channel only while nothing has reached the client and the
-error says another channel may succeed (`UpstreamError.retryable`: connect errors, timeouts,
-429, 5xx). Anything else (a bad request, a refused tool) is the answer. Each outcome feeds
-the channel's circuit breaker.
+error says another channel may succeed (`UpstreamError.retryable`: the request never reached
+its upstream, or the upstream answered 429, 408 or 5xx). A request that was sent and then
+timed out or dropped is never sent again; anything else (a bad request, a refused tool) is
+the answer. Each outcome feeds the channel's circuit breaker.
 """
 
 from __future__ import annotations

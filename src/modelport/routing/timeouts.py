@@ -1,7 +1,8 @@
 """Stream timeouts: time to the first chunk, and the longest silence between two chunks.
 
 `first_batch` runs inside the retry loop, so a slow start is a retryable 504 and the next
-channel gets its turn. `WatchedStream` guards the rest: a silence longer than the idle
+channel gets its turn (the operator's explicit choice: the slow upstream may still finish,
+and bill, its copy). `WatchedStream` guards the rest: a silence longer than the idle
 timeout ends the stream with an error event, and any failure counts against the channel.
 """
 
