@@ -8,13 +8,19 @@ from typing import TYPE_CHECKING
 from ._text_formats import clean_text
 from .document import Segment
 from .errors import ParseError
+from .limits import CharBudget
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
 
 
-def read_pdf(data: bytes) -> list[Segment]:
-    """One segment per page that has text; raises `ParseError` for corrupt or locked files."""
+def read_pdf(data: bytes, budget: CharBudget | None = None) -> list[Segment]:
+    """One segment per page that has text; raises `ParseError` for corrupt or locked files.
+
+    Pages may share one content stream, so a few KB can extract to millions of characters:
+    `budget` stops the page loop as soon as they pass the cap.
+    """
+    budget = budget or CharBudget(None)
     import pypdf  # lazy: parsing libraries load only when a file of that type arrives
     from pypdf.errors import PyPdfError
 
@@ -25,6 +31,7 @@ def read_pdf(data: bytes) -> list[Segment]:
         segments = []
         for number, page in enumerate(reader.pages, start=1):
             text = clean_text(page.extract_text() or "")
+            budget.take(len(text))
             if text:
                 segments.append(Segment(text=text, page=number))
     except ParseError:

@@ -328,15 +328,18 @@ class KnowledgeCatalog:
             )
         return bool(getattr(result, "rowcount", 0))
 
-    async def pending(self) -> list[tuple[str, str]]:
-        """Attachments left in `init` or `parsing` (e.g. by a restart), oldest first."""
+    async def pending(self) -> list[tuple[str, str, str]]:
+        """Attachments left in `init` or `parsing` (e.g. by a restart), oldest first, as
+        (owner, kb_id, file_id): the queue takes owners in turn."""
         query = (
-            select(KnowledgeBaseFile.kb_id, KnowledgeBaseFile.file_id)
+            select(KnowledgeBase.owner, KnowledgeBaseFile.kb_id, KnowledgeBaseFile.file_id)
+            .join(KnowledgeBase, KnowledgeBase.id == KnowledgeBaseFile.kb_id)
             .where(KnowledgeBaseFile.status.in_(IN_PROGRESS))
             .order_by(KnowledgeBaseFile.updated_at)
         )
         async with self._db.sessions() as session:
-            return [(kb_id, file_id) for kb_id, file_id in (await session.execute(query)).all()]
+            rows = (await session.execute(query)).all()
+        return [(owner, kb_id, file_id) for owner, kb_id, file_id in rows]
 
     async def job(self, kb_id: str, file_id: str) -> tuple[FileRecord, SplitConfig] | None:
         """What ingesting an attachment needs: the file and its knowledge base's split."""

@@ -21,3 +21,11 @@ class InvalidSplitConfig(KnowledgeError, ValueError):
 
 class IndexStoreError(KnowledgeError):
     """The index store refused an operation (e.g. a vector of the wrong dimension)."""
+
+
+class ParseLimitExceeded(ParseError):
+    """Parsing a file went past a limit (time, characters, chunks); the message names it."""
+
+
+class IngestionCancelled(KnowledgeError):
+    """The file or knowledge base was deleted (or the file detached) while it was ingested."""

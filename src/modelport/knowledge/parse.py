@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from . import _docx, _pdf, _text_formats
 from .document import FileKind, ParsedDocument, Segment
 from .errors import UnsupportedFileType
+from .limits import CharBudget
 
 _BY_EXTENSION: dict[str, FileKind] = {
     ".pdf": FileKind.PDF,
@@ -59,19 +60,25 @@ _TEXT_READERS: dict[FileKind, Callable[[str], list[Segment]]] = {
 }
 
 
-def parse_document(data: bytes, filename: str, content_type: str | None = None) -> ParsedDocument:
+def parse_document(
+    data: bytes, filename: str, content_type: str | None = None, *, max_chars: int | None = None
+) -> ParsedDocument:
     """Parse an uploaded file into text segments with page numbers and headings.
 
     Raises `UnsupportedFileType` for formats we do not read or whose content contradicts the
-    name or content type, and `ParseError` for damaged, locked or empty files.
+    name or content type, `ParseError` for damaged, locked or empty files, and its subclass
+    `ParseLimitExceeded` as soon as more than `max_chars` characters come out.
     """
     kind = detect_kind(data, filename, content_type)
+    budget = CharBudget(max_chars)
     if kind is FileKind.PDF:
-        segments = _pdf.read_pdf(data)
+        segments = _pdf.read_pdf(data, budget)
     elif kind is FileKind.DOCX:
-        segments = _docx.read_docx(data)
+        segments = _docx.read_docx(data, budget)
     else:
-        segments = _TEXT_READERS[kind](_text_formats.decode_text(data))
+        text = _text_formats.decode_text(data)
+        budget.take(len(text))  # a text file's characters are its size: checked up front
+        segments = _TEXT_READERS[kind](text)
     return ParsedDocument(filename=filename, kind=kind, segments=tuple(segments))
 
 

@@ -23,7 +23,9 @@ from .errors import KnowledgeError
 from .index.base import Index
 from .index.sqlite import SqliteIndex
 from .jobs import IngestionWorker
-from .parse import detect_kind, parse_document
+from .limits import ParseLimits
+from .owner_pool import OwnerPool
+from .parse import detect_kind
 from .retrieve import Passage, Retriever
 
 
@@ -55,13 +57,21 @@ class KnowledgeService:
         embedder: Embedder,
         *,
         ingest: bool = True,
+        limits: ParseLimits | None = None,
+        file_threads: int = 4,
+        file_threads_per_owner: int = 2,
     ) -> None:
         self.catalog = catalog
         self.blobs = blobs
         self.index = index
         self.embedder = embedder
         self.retriever = Retriever(index, embedder)
-        self.worker = IngestionWorker(catalog, blobs, index, embedder)
+        self.worker = IngestionWorker(catalog, blobs, index, embedder, limits)
+        # Blocking file work of requests, off asyncio's shared default pool and bounded per
+        # owner: blob reads and writes in one pool, parsing previews (which wait for a parse
+        # child up to the time limit) in another, so slow previews never hold up downloads.
+        self.file_pool = OwnerPool("files", file_threads, file_threads_per_owner)
+        self.preview_pool = OwnerPool("previews", file_threads, file_threads_per_owner)
         self._ingest = ingest
 
     async def start(self) -> None:
@@ -70,6 +80,8 @@ class KnowledgeService:
 
     async def aclose(self) -> None:
         await self.worker.aclose()
+        self.file_pool.shutdown()
+        self.preview_pool.shutdown()
         self.index.close()
 
     # --- files ----------------------------------------------------------------------------
@@ -79,8 +91,8 @@ class KnowledgeService:
     ) -> FileRecord:
         """Store an upload; raises `UnsupportedFileType` for formats we cannot parse."""
         name = safe_filename(filename)
-        await asyncio.to_thread(detect_kind, data, name, content_type)
-        digest = await asyncio.to_thread(self.blobs.put, data)
+        await self.file_pool.run(owner, detect_kind, data, name, content_type)
+        digest = await self.file_pool.run(owner, self.blobs.put, data)
         record = FileRecord(
             new_id("file"), owner, name, purpose, content_type, len(data), digest, utcnow()
         )
@@ -115,17 +127,19 @@ class KnowledgeService:
         self, owner: str, file_id: str, *, kbs: Collection[str] | None = None
     ) -> tuple[FileRecord, bytes]:
         record = await self.file(owner, file_id, kbs=kbs)
-        return record, await asyncio.to_thread(self.blobs.read, record.sha256)
+        return record, await self.file_pool.run(owner, self.blobs.read, record.sha256)
 
     async def parsed_content(
         self, owner: str, file_id: str, *, kbs: Collection[str] | None = None
     ) -> tuple[FileRecord, str]:
-        """The file's extracted text; raises `ParseError` for damaged files."""
+        """The file's extracted text; raises `ParseError` for damaged or hostile files, and
+        `ParseLimitExceeded` past the parse limits (parsed in a child process)."""
         record, data = await self.content(owner, file_id, kbs=kbs)
-        document = await asyncio.to_thread(
-            parse_document, data, record.filename, record.content_type
+        sandbox = self.worker.sandbox
+        text = await self.preview_pool.run(
+            owner, sandbox.text, data, record.filename, record.content_type
         )
-        return record, document.text
+        return record, text
 
     async def delete_file(
         self, owner: str, file_id: str, *, kbs: Collection[str] | None = None
@@ -142,6 +156,9 @@ class KnowledgeService:
         if deleted is None:
             raise UnknownIds("file", [file_id])
         record, _kb_ids = deleted
+        # After the catalogue delete, so no job can start on it again; a running one stops
+        # and removes whatever it wrote.
+        self.worker.cancel(file_id=file_id)
         await asyncio.to_thread(self.index.delete_file, file_id)
         if not await self.catalog.digest_in_use(record.sha256):
             await asyncio.to_thread(self.blobs.delete, record.sha256)
@@ -185,6 +202,7 @@ class KnowledgeService:
     async def delete_kb(self, owner: str, kb_id: str) -> None:
         if not await self.catalog.delete_kb(owner, kb_id):
             raise UnknownIds("knowledge base", [kb_id])
+        self.worker.cancel(kb_id=kb_id)
         await asyncio.to_thread(self.index.delete_kb, kb_id)
 
     async def attach(
@@ -203,7 +221,7 @@ class KnowledgeService:
         if missing:
             raise UnknownIds("file", missing)
         for file_id in await self.catalog.attach(kb_id, file_ids):
-            self.worker.enqueue(kb_id, file_id)
+            self.worker.enqueue(owner, kb_id, file_id)
         return await self.kb(owner, kb_id)
 
     async def detach(self, owner: str, kb_id: str, file_ids: Sequence[str]) -> list[str]:
@@ -211,6 +229,7 @@ class KnowledgeService:
         await self.kb(owner, kb_id)
         removed = await self.catalog.detach(kb_id, file_ids)
         for file_id in removed:
+            self.worker.cancel(file_id=file_id, kb_id=kb_id)
             await asyncio.to_thread(self.index.delete_file, file_id, kb_id)
         return removed
 
@@ -274,6 +293,9 @@ def build_knowledge(
     embed_threads: int = 1,
     milvus_uri: str | None = None,
     milvus_token: str = "",
+    limits: ParseLimits | None = None,
+    file_threads: int = 4,
+    file_threads_per_owner: int = 2,
 ) -> KnowledgeService:
     """Bytes in `data_dir/files`; chunks in `data_dir/knowledge.sqlite3`, or in Milvus when
     `milvus_uri` is given."""
@@ -286,4 +308,13 @@ def build_knowledge(
     else:
         index = SqliteIndex(data_dir / "knowledge.sqlite3", embedder.dimension)
     blobs = BlobStore(data_dir / "files")
-    return KnowledgeService(KnowledgeCatalog(db), blobs, index, embedder, ingest=ingest)
+    return KnowledgeService(
+        KnowledgeCatalog(db),
+        blobs,
+        index,
+        embedder,
+        ingest=ingest,
+        limits=limits,
+        file_threads=file_threads,
+        file_threads_per_owner=file_threads_per_owner,
+    )
