@@ -36,11 +36,11 @@ from tests.fakes.server import serve_asgi
 from tests.support.postgres import create_database, drop_database
 from tests.support.server import run_server
 
-from modelport.accounting.balance import Balances
 from modelport.accounting.gate import Gate
 from modelport.accounting.keys import KeyStore
 from modelport.accounting.ledger_buffer import BufferedLedger
 from modelport.accounting.ratelimit import LocalRateLimiter
+from modelport.accounting.reservations import Reservations
 from modelport.accounting.usage import UsageEntry
 from modelport.settings import ChannelConfig, ModelConfig, Price
 from modelport.storage.db import Database
@@ -109,18 +109,21 @@ async def accounting_alone(db_url: str, n: int) -> float:
     assert key is not None
     key_id = key.id
     ledger = BufferedLedger(db, interval=3600)  # flushed below, every 250 rows
-    gate = Gate(Balances(keys, ledger.pending), LocalRateLimiter())
+    gate = Gate(Reservations(db), LocalRateLimiter())
     model = ModelConfig(name=FAKE_MODEL, price=Price(**PRICE), channels=[ChannelConfig()])
     started = time.process_time()
     for i in range(n):
-        await gate.admit(key, FAKE_MODEL, [])
+        hold = await gate.admit(key, FAKE_MODEL, [], gate.hold(key, model, 2, 4))
         cost = gate.cost(key, model, 2, 4)
-        entry = UsageEntry(f"req_{i}", key_id, "o", model.name, "x", 2, 4, cost_micros=cost)
+        entry = UsageEntry(
+            f"req_{i}", key_id, "o", model.name, "x", 2, 4, cost_micros=cost, reservation=hold
+        )
         await ledger.record(entry)
-        await gate.settle(key, entry.total, cost)
+        await gate.settle(key, entry.total)
         if i % 250 == 249:
             await ledger.flush()
     await ledger.aclose()
+    await gate.aclose()
     spent = time.process_time() - started
     await db.dispose()
     return spent / n

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import httpx
 
-from .accounting.balance import Balances
 from .accounting.gate import Gate
 from .accounting.keys import KeyStore, ensure_bootstrap_admin
 from .accounting.ledger_buffer import BufferedLedger
 from .accounting.ledger_journal import LedgerJournal
 from .accounting.ratelimit import build_rate_limiter
 from .accounting.redeem import RedemptionCodes
+from .accounting.reservations import Reservations
 from .accounting.usage import NullLedger, UsageLedger
 from .chat.kb_grounding import KnowledgeGrounding
 from .chat.service import ChatService
 from .chat.web_grounding import build_web_grounding
+from .knowledge.limits import ParseLimits
 from .knowledge.service import KnowledgeService, build_knowledge
 from .observability.metrics import Metrics
 from .providers.base import EngineLoad, ProviderDeps
@@ -102,7 +103,8 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         buffered = BufferedLedger(db, interval=settings.ledger_flush_seconds, journal=journal)
         await buffered.recover()  # usage of requests answered just before a crash
         ledger = buffered
-        gate = Gate(Balances(keys, ledger.pending), build_rate_limiter(settings.redis_url))
+        reservations = Reservations(db, ttl=settings.quota_hold_seconds)
+        gate = Gate(reservations, build_rate_limiter(settings.redis_url))
     metrics = metrics or Metrics()
     knowledge = build_knowledge(
         db,
@@ -111,6 +113,13 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         embed_threads=settings.knowledge.embed_threads,
         milvus_uri=settings.milvus_uri,
         milvus_token=settings.milvus_token.get_secret_value() if settings.milvus_token else "",
+        limits=ParseLimits(
+            settings.knowledge.parse_seconds,
+            settings.knowledge.max_parse_chars,
+            settings.knowledge.max_file_chunks,
+        ),
+        file_threads=settings.knowledge.file_threads,
+        file_threads_per_owner=settings.knowledge.file_threads_per_owner,
     )
     chat = ChatService(
         catalogue,

@@ -279,6 +279,9 @@ class Settings(BaseSettings):
     # Usage rows are written in batches this often; until then each is in the ledger journal
     # (a crash loses none), and other replicas see it this much later.
     ledger_flush_seconds: float = Field(default=0.5, gt=0, le=10)
+    # A request's quota hold outlives a process that died holding it for this long, then any
+    # replica releases it (a request running longer is no longer held, only booked).
+    quota_hold_seconds: float = Field(default=900.0, ge=60)
     log_json: bool = True  # structured JSON log lines with the request id
     # When set, GET /metrics wants `Authorization: Bearer <token>` (Prometheus' `authorization`
     # scrape option); unset, it is open, for a listener only the scraper can reach.

@@ -36,4 +36,4 @@ async def book_usage(
     if metrics is not None:
         metrics.observe_usage(entry, channel)
     if gate is not None:
-        await gate.settle(key, entry.total, entry.cost_micros)
+        await gate.settle(key, entry.total, entry.cost_micros, entry.reservation)

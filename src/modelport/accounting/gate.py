@@ -1,8 +1,9 @@
 """The gate before any upstream call: model and knowledge-base allow-lists, quota, rate limits.
 
 Checks run cheapest first and the rate limiter last, so that a request refused for another
-reason never takes a slot of the key's window. After the call, `cost` prices the usage and
-`settle` feeds the tokens to the TPM window.
+reason never takes a slot of the key's window. A key with a quota holds the request's worst
+case (`reservations.py`) until its usage row is written. After the call, `cost` prices the
+usage and `settle` shrinks the hold to it and feeds the tokens to the TPM window.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Sequence
 
 from ..protocol.errors import APIError
 from ..settings import ModelConfig
-from .balance import Balances
 from .keys import KeyRecord
 from .pricing import cost_micros
 from .ratelimit import Decision, RateLimiter
+from .reservations import Hold, Reservations
 
 log = logging.getLogger("modelport.accounting")
 
@@ -57,14 +58,18 @@ def rate_limited(key: KeyRecord, decision: Decision) -> APIError:
 
 
 class Gate:
-    def __init__(self, balances: Balances, limiter: RateLimiter) -> None:
-        self.balances = balances
+    def __init__(self, reservations: Reservations, limiter: RateLimiter) -> None:
+        self.reservations = reservations
         self.limiter = limiter
 
-    async def admit(self, key: KeyRecord | None, model: str, kb_ids: list[str]) -> None:
-        """Raises the client's error when the key may not make this request now."""
+    async def admit(
+        self, key: KeyRecord | None, model: str, kb_ids: list[str], hold: Hold | None = None
+    ) -> str | None:
+        """Raises the client's error when the key may not make this request now; else returns
+        the id of the quota hold taken for it (None: the key has no quota), which the request's
+        usage row releases."""
         if key is None:
-            return
+            return None
         if key.allowed_models is not None and model not in key.allowed_models:
             raise APIError(
                 403,
@@ -77,17 +82,43 @@ class Gate:
             denied = [kb for kb in kb_ids if kb not in key.allowed_kbs]
             if denied:
                 raise kb_not_allowed(denied)
-        if key.has_quota and await self.balances.exhausted(key.id):
-            raise insufficient_quota()
+        reservation = None
+        if key.has_quota:
+            reservation = await self.reservations.reserve(key.id, hold or Hold(0, 0))
+            if reservation is None:
+                raise insufficient_quota()
         if key.rpm is not None or key.tpm is not None:
             try:
                 decision = await self.limiter.admit(key.id, key.rpm, key.tpm)
             except Exception:
                 # Fail open: an unreachable Redis must not take the API down; quotas still hold.
                 log.exception("rate limiter unavailable; admitting %s unchecked", key.id)
-                return
+                return reservation
             if not decision.allowed:
+                await self.release(reservation)
                 raise rate_limited(key, decision)
+        return reservation
+
+    def hold(
+        self,
+        key: KeyRecord | None,
+        model: ModelConfig,
+        prompt: int,
+        completion: int,
+        searches: int = 0,
+    ) -> Hold:
+        """A request's worst case as a quota hold: tokens, and their price."""
+        return Hold(prompt + completion, self.cost(key, model, prompt, completion, searches))
+
+    async def grow(self, reservation: str | None, key: KeyRecord | None, extra: Hold) -> None:
+        """Adds to an admitted request's hold what it turned out to carry."""
+        if reservation is not None and key is not None:
+            await self.reservations.grow(reservation, key.id, extra)
+
+    async def release(self, reservation: str | None) -> None:
+        """Gives back the hold of a request that ends without a usage row."""
+        if reservation is not None:
+            await self.reservations.release([reservation])
 
     def cost(
         self,
@@ -100,16 +131,16 @@ class Gate:
         multiplier = 1.0 if key is None else key.group_multiplier
         return cost_micros(model.price, prompt, completion, multiplier, searches)
 
-    def forget(self, key_id: str) -> None:
-        """The key's quota changed (admin update, redemption): read it afresh next time."""
-        self.balances.forget(key_id)
-
-    async def settle(self, key: KeyRecord | None, tokens: int, micros: int) -> None:
-        """Books a finished request against the key's balance and TPM window (after the
-        answer was given, so faults are logged, not raised)."""
+    async def settle(
+        self, key: KeyRecord | None, tokens: int, micros: int = 0, reservation: str | None = None
+    ) -> None:
+        """A finished request: its quota hold shrinks to what it spent (until its usage row,
+        which the ledger writes, releases it), and its tokens go to the key's TPM window.
+        After the answer was given, so faults are logged, not raised."""
         if key is None:
             return
-        self.balances.debit(key.id, tokens, micros)
+        if reservation is not None:
+            await self.reservations.settle(reservation, key.id, Hold(tokens, micros))
         if key.tpm is None:
             return
         try:
@@ -118,4 +149,5 @@ class Gate:
             log.exception("could not count %d tokens of %s against its TPM", tokens, key.id)
 
     async def aclose(self) -> None:
+        await self.reservations.aclose()
         await self.limiter.aclose()

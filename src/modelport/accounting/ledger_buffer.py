@@ -2,10 +2,11 @@
 
 Each usage row costs a database transaction when written on its own (about 3 ms of CPU with
 SQLite through aiosqlite, more than the whole proxy path). Batched, one transaction carries
-every row of the last `interval` seconds and one counter update per key. What is not yet
-written is reported by `pending()`, so quota checks on this replica stay exact; readers of
-the ledger call `flush()` first. With a journal (`ledger_journal.py`), rows not yet written
-survive a crash of the process and are replayed by `recover()` at the next start.
+every row of the last `interval` seconds and one counter update per key. Until a row is
+written its request's quota hold stays in place (`reservations.py`), so quotas stay exact
+while rows wait; readers of the ledger call `flush()` first. With a journal
+(`ledger_journal.py`), rows not yet written survive a crash of the process and are replayed
+by `recover()` at the next start.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ class BufferedLedger(UsageLedger):
         self._interval = interval
         self._batch = batch
         self._rows: list[dict[str, Any]] = []
-        self._pending: dict[str, list[int]] = {}  # key id → [tokens, micros] not yet written
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -66,18 +66,11 @@ class BufferedLedger(UsageLedger):
         if self._journal is not None:
             self._journal.append(row)
         self._rows.append(row)
-        debt = self._pending.setdefault(entry.key_id, [0, 0])
-        debt[0] += row["total_tokens"]
-        debt[1] += row["cost_micros"]
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
         if len(self._rows) >= self._batch:
             self._wake.set()
         return str(row["id"])
-
-    def pending(self, key_id: str) -> tuple[int, int]:
-        tokens, micros = self._pending.get(key_id, (0, 0))
-        return tokens, micros
 
     async def flush(self) -> None:
         async with self._lock:
@@ -96,13 +89,6 @@ class BufferedLedger(UsageLedger):
                 return
             if self._journal is not None:
                 self._journal.written()
-            for row in rows:
-                debt = self._pending.get(row["key_id"])
-                if debt is not None:
-                    debt[0] -= row["total_tokens"]
-                    debt[1] -= row["cost_micros"]
-                    if debt == [0, 0]:
-                        del self._pending[row["key_id"]]
 
     async def _run(self) -> None:
         while not self._closing:

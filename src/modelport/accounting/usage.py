@@ -11,6 +11,9 @@ from sqlalchemy import Connection, func, insert, select, update
 from ..protocol.ids import hex_id
 from ..storage.db import Database
 from ..storage.tables import ApiKey, UsageRecord, utcnow
+from .reservations import released
+
+RESERVATION = "reservation"  # a row's quota hold: journalled with it, not a column
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class UsageEntry:
     cost_micros: int = 0  # see accounting.pricing
     searches: int = 0  # web searches made for the request (billed per search)
     estimated: bool = False  # token counts estimated: the upstream reported none
+    reservation: str | None = None  # the quota hold this row releases (accounting/reservations)
 
     @property
     def total(self) -> int:
@@ -58,10 +62,6 @@ class UsageLedger:
 
     async def flush(self) -> None:
         """Makes every recorded entry visible to queries (a no-op: entries are written at once)."""
-
-    def pending(self, key_id: str) -> tuple[int, int]:
-        """(tokens, micro-units) recorded for the key but not yet written."""
-        return (0, 0)
 
     async def aclose(self) -> None:
         await self.flush()
@@ -133,6 +133,7 @@ def usage_row(entry: UsageEntry) -> dict[str, Any]:
         "cost_micros": entry.cost_micros,
         "searches": entry.searches,
         "estimated": entry.estimated,
+        RESERVATION: entry.reservation,
     }
 
 
@@ -142,20 +143,34 @@ async def write_rows(db: Database, rows: list[dict[str, Any]]) -> None:
 
 
 def _write_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """The rows, their keys' `used_*` counters, and the release of the quota holds the rows
+    settle, in the caller's transaction: a request's spending moves from held to used at once."""
     debits: dict[str, list[int]] = {}
+    holds: list[str] = []
+    values = []
     for row in rows:
         debit = debits.setdefault(row["key_id"], [0, 0])
         debit[0] += row["total_tokens"]
         debit[1] += row["cost_micros"]
-    conn.execute(insert(UsageRecord), rows)
-    for key_id, (tokens, micros) in sorted(debits.items()):  # one lock order everywhere
-        if tokens or micros:
+        fields = dict(row)
+        hold = fields.pop(RESERVATION, None)
+        if hold:
+            holds.append(hold)
+        values.append(fields)
+    conn.execute(insert(UsageRecord), values)
+    freed = released(conn, holds) if holds else {}
+    for key_id in sorted(debits.keys() | freed.keys()):  # one lock order everywhere
+        tokens, micros = debits.get(key_id, (0, 0))
+        held_tokens, held_micros = freed.get(key_id, (0, 0))
+        if tokens or micros or held_tokens or held_micros:
             conn.execute(
                 update(ApiKey)
                 .where(ApiKey.id == key_id)
                 .values(
                     used_tokens=ApiKey.used_tokens + tokens,
                     used_micros=ApiKey.used_micros + micros,
+                    reserved_tokens=ApiKey.reserved_tokens + held_tokens,
+                    reserved_micros=ApiKey.reserved_micros + held_micros,
                 )
             )
 

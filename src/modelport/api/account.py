@@ -53,8 +53,6 @@ async def redeem(body: RedeemRequest, key: KeyDep, services: ServicesDep) -> Red
             param="code",
             code="invalid_redemption_code",
         )
-    if services.gate is not None:
-        services.gate.forget(key.id)
     return RedeemResult(
         credited_tokens=credit.tokens,
         credited_micros=credit.micros,

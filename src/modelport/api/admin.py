@@ -89,8 +89,6 @@ async def update_key(key_id: str, body: KeyFields, services: ServicesDep) -> Key
         if required in changes and changes[required] is None:
             raise APIError(400, f"'{required}' cannot be null.", param=required)
     record = await services.keys.update(key_id, changes)
-    if services.gate is not None:
-        services.gate.forget(key_id)
     if record is None:
         raise _not_found(key_id)
     return KeyInfo.model_validate(record)

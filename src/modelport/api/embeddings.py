@@ -6,6 +6,7 @@ limits apply, and each answer is a usage row (prompt tokens only) debited from i
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 
 from ..accounting.booking import book_usage
+from ..accounting.reservations import Hold
 from ..accounting.usage import UsageEntry
 from ..protocol.embeddings import Embedding, EmbeddingList, EmbeddingRequest, EmbeddingUsage
 from ..protocol.errors import APIError, ErrorResponse, model_not_found
@@ -44,10 +46,19 @@ async def create_embeddings(
         raise APIError(
             400, f"This model only makes {dimension}-dimensional vectors.", param="dimensions"
         )
+    texts = body.texts()
+    reservation = None
     if services.gate is not None:
-        await services.gate.admit(key, body.model, [])
+        # Held against a quota: at most a token per character (and the two special tokens).
+        hold = Hold(sum(len(text) + 2 for text in texts), 0)
+        reservation = await services.gate.admit(key, body.model, [], hold)
     started = time.perf_counter()
-    vectors, tokens = await knowledge.embed(body.texts(), is_query=body.input_type == "query")
+    try:
+        vectors, tokens = await knowledge.embed(texts, is_query=body.input_type == "query")
+    except BaseException:
+        if services.gate is not None:
+            await asyncio.shield(services.gate.release(reservation))
+        raise
     entry = UsageEntry(
         request_id=request.state.request_id,
         key_id=key.id,
@@ -56,6 +67,7 @@ async def create_embeddings(
         provider=PROVIDER,
         prompt_tokens=tokens,
         latency_ms=int((time.perf_counter() - started) * 1000),
+        reservation=reservation,
     )
     await book_usage(
         entry,

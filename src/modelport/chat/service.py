@@ -9,12 +9,19 @@ from dataclasses import dataclass
 from ..accounting.booking import book_usage
 from ..accounting.gate import Gate
 from ..accounting.keys import KeyRecord
+from ..accounting.reservations import Hold
 from ..accounting.usage import UsageEntry, UsageLedger
 from ..observability.metrics import Metrics, channel_label
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletion, Usage, completion_id
 from ..protocol.errors import APIError
-from ..providers.budget import OutputBudget, estimate_tokens, guard_usage, prompt_chars
+from ..providers.budget import (
+    OutputBudget,
+    estimate_tokens,
+    guard_usage,
+    prompt_chars,
+    prompt_hold,
+)
 from ..providers.registry import ProviderRegistry
 from ..providers.stream import Batch, StreamEnd
 from ..routing.catalogue import Catalogue
@@ -56,6 +63,7 @@ class _Booking:
     started: float
     stream: bool
     searches: int
+    reservation: str | None = None  # the quota hold the request's usage row releases
 
 
 class ChatService:
@@ -97,18 +105,40 @@ class ChatService:
     async def _prepare(
         self, request: ChatCompletionRequest, caller: Caller, stream: bool
     ) -> tuple[_Booking, Augmentation]:
-        """Resolve the model, admit the caller (before any upstream call), then ground."""
+        """Resolve the model, admit the caller (before any upstream call, holding the request's
+        worst case against a quota), then ground, holding what grounding added."""
         model = self.catalogue.resolve(request.model)
         started = time.perf_counter()
+        reservation, hold = None, self._hold(request, caller, model, 0)
         try:
             if self.gate is not None:  # refused here means no upstream call at all
-                await self.gate.admit(caller.key, model.name, request.knowledge_base_ids())
+                kb_ids = request.knowledge_base_ids()
+                reservation = await self.gate.admit(caller.key, model.name, kb_ids, hold)
             augmented = await self._augment(request, caller)
+            grounded = augmented.request is not request or augmented.searches
+            if self.gate is not None and hold is not None and grounded:
+                more = self._hold(augmented.request, caller, model, augmented.searches)
+                extra = Hold(more.tokens - hold.tokens, more.micros - hold.micros) if more else None
+                await self.gate.grow(reservation, caller.key, extra or Hold(0, 0))
         except asyncio.CancelledError:  # the client left while we were still getting ready
-            booking = _Booking(caller, model, started, stream, 0)
+            booking = _Booking(caller, model, started, stream, 0, reservation)
             await self._record_abandoned(booking, model.channels[0], None)
             raise
-        return _Booking(caller, model, started, stream, augmented.searches), augmented
+        except BaseException:  # refused by grounding: no row, so give the hold back
+            if self.gate is not None:
+                await asyncio.shield(self.gate.release(reservation))
+            raise
+        booking = _Booking(caller, model, started, stream, augmented.searches, reservation)
+        return booking, augmented
+
+    def _hold(
+        self, request: ChatCompletionRequest, caller: Caller, model: ModelConfig, searches: int
+    ) -> Hold | None:
+        """The request's worst case, for a key with a quota: its prompt, `max_tokens` × n."""
+        if self.gate is None or caller.key is None or not caller.key.has_quota:
+            return None
+        completion = OutputBudget.of(request, self.limits).tokens
+        return self.gate.hold(caller.key, model, prompt_hold(request), completion, searches)
 
     async def complete(self, request: ChatCompletionRequest, caller: Caller) -> ChatCompletion:
         """Call the channels in turn, book the outcome, and finish the answer (our id, the
@@ -254,6 +284,7 @@ class ChatService:
             cost_micros=cost,
             searches=booking.searches,
             estimated=estimated,
+            reservation=booking.reservation,
         )
 
 

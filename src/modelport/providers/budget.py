@@ -69,6 +69,26 @@ def prompt_cap(request: ChatCompletionRequest) -> int:
     return 4 * chars + IMAGE_TOKENS * images + TEMPLATE_TOKENS
 
 
+MESSAGE_TOKENS = 8  # a chat template's per-message markup
+TEMPLATE_HOLD = 64  # a template's own text, such as the default system prompt it adds
+
+
+def prompt_hold(request: ChatCompletionRequest) -> int:
+    """The prompt tokens a quota hold counts on: generous for every script (half a token per
+    UTF-8 byte is above what BPE tokenizers make of English, Chinese or code), without the
+    worst-case allowances of `prompt_cap`, which would make every hold thousands of tokens."""
+    size = images = 0
+    for message in request.messages:
+        size += len(message.text().encode()) + MESSAGE_TOKENS * 2
+        for call in message.tool_calls or ():
+            size += len(call.function.name) + len(call.function.arguments.encode())
+        if isinstance(message.content, list):
+            images += sum(isinstance(part, ImagePart) for part in message.content)
+    if request.tools or request.functions:
+        size += len(json.dumps(request.model_dump(include={"tools", "functions"}, mode="json")))
+    return -(-size // 2) + IMAGE_TOKENS * images + TEMPLATE_HOLD
+
+
 def guard_usage(
     reported: Usage,
     request: ChatCompletionRequest,

@@ -93,6 +93,21 @@ class ApiKey(Base):
     rpm: Mapped[int | None] = mapped_column(Integer)
     tpm: Mapped[int | None] = mapped_column(Integer)
     group_multiplier: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    # What requests in flight hold against the quota (migration 0005, accounting/reservations).
+    reserved_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    reserved_micros: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class QuotaReservation(Base):
+    """One request's hold on its key's quota, from admission until its usage row is written."""
+
+    __tablename__ = "quota_reservations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    tokens: Mapped[int] = mapped_column(BigInteger)
+    micros: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class UsageRecord(Base):

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from modelport.accounting.balance import Balances
 from modelport.accounting.gate import Gate
 from modelport.accounting.keys import KeyStore
 from modelport.accounting.ratelimit import LocalRateLimiter, RedisRateLimiter
+from modelport.accounting.reservations import Reservations
 from modelport.storage.db import Database
 from tests.accounting.platform.conftest import REDIS_URL, Platform, settled_usage
 
@@ -110,12 +110,12 @@ async def test_unreachable_redis_fails_open(db: Database, caplog: pytest.LogCapt
     keys = KeyStore(db, cache_ttl=0)
     _, key = await keys.create("a", "o", rpm=1, tpm=5)  # a TPM: settling counts tokens too
     limiter = RedisRateLimiter("redis://127.0.0.1:9/0")  # nothing listens on the discard port
-    gate = Gate(Balances(keys, lambda _: (0, 0)), limiter)
+    gate = Gate(Reservations(db), limiter)
     caplog.set_level(logging.ERROR, logger="modelport.accounting")
     try:
         for _ in range(3):  # over the RPM, yet admitted (no APIError): the limiter cannot say
             await gate.admit(key, "m", [])
-        await gate.settle(key, 10, 0)  # over the TPM too: logged, not raised
+        await gate.settle(key, 10)  # over the TPM too: logged, not raised
     finally:
         await gate.aclose()
     # Each decision it could not make is logged, with the key, and its error.

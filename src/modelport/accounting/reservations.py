@@ -1,0 +1,229 @@
+"""Quota reservations: a request holds its worst case against its key before any upstream call.
+
+The database is the one arbiter, so the bound holds across replicas. At admission one
+conditional UPDATE adds the request's worst case (its prompt estimate plus `max_tokens` × n,
+priced) to the key's `reserved_*` counters, and only if `used + reserved` is still below the
+quota; a `quota_reservations` row remembers the hold. When the request ends its hold shrinks to
+what it spent, and the ledger releases it in the same transaction that writes the usage row and
+raises `used_*`, so spending is never out of both counters. A request is admitted while
+anything is left, so a key overdraws by at most one in-flight reservation (the last one
+admitted).
+
+A process that dies holding reservations leaves them behind: rows whose usage was journalled
+are released when the journal is replayed; the rest expire after `ttl` seconds and are swept by
+any replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Connection, delete, insert, or_, select, update
+
+from ..protocol.ids import hex_id
+from ..storage.db import Database
+from ..storage.tables import ApiKey, QuotaReservation, utcnow
+
+log = logging.getLogger("modelport.accounting")
+_HELD = (QuotaReservation.key_id, QuotaReservation.tokens, QuotaReservation.micros)
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A request's worst case: tokens, and their price in micro-units."""
+
+    tokens: int
+    micros: int
+
+
+class Reservations:
+    def __init__(self, db: Database, ttl: float = 900.0, sweep_every: float = 60.0) -> None:
+        self._db = db
+        self._ttl = timedelta(seconds=ttl)
+        self._sweep_every = sweep_every
+        self._sweeper: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()  # holds being given back
+
+    async def reserve(self, key_id: str, hold: Hold) -> str | None:
+        """The reservation's id, or None when the key has nothing left."""
+        reservation = "rsv_" + hex_id(16)
+        expires = utcnow() + self._ttl
+
+        def work(conn: Connection) -> bool:
+            taken = conn.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.id == key_id,
+                    or_(
+                        ApiKey.quota_tokens.is_(None),
+                        ApiKey.used_tokens + ApiKey.reserved_tokens < ApiKey.quota_tokens,
+                    ),
+                    or_(
+                        ApiKey.quota_micros.is_(None),
+                        ApiKey.used_micros + ApiKey.reserved_micros < ApiKey.quota_micros,
+                    ),
+                )
+                .values(
+                    reserved_tokens=ApiKey.reserved_tokens + hold.tokens,
+                    reserved_micros=ApiKey.reserved_micros + hold.micros,
+                )
+            )
+            if taken.rowcount != 1:
+                return False
+            conn.execute(
+                insert(QuotaReservation).values(
+                    id=reservation,
+                    key_id=key_id,
+                    tokens=hold.tokens,
+                    micros=hold.micros,
+                    expires_at=expires,
+                )
+            )
+            return True
+
+        self._start_sweeping()
+        write = asyncio.ensure_future(self._db.write_batch(work))
+        try:
+            taken = await asyncio.shield(write)
+        except asyncio.CancelledError:  # the client left; the write goes on and is undone
+            self._undo_later(write, reservation)
+            raise
+        return reservation if taken else None
+
+    def _undo_later(self, write: asyncio.Future[bool], reservation: str) -> None:
+        async def undo() -> None:
+            with contextlib.suppress(Exception):
+                if await write:
+                    await self.release([reservation])
+
+        task = asyncio.get_running_loop().create_task(undo())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def grow(self, reservation: str, key_id: str, extra: Hold) -> None:
+        """Adds to a hold what the request turned out to carry (grounding passages, searches);
+        unconditionally: the request was admitted already."""
+        if extra.tokens <= 0 and extra.micros <= 0:
+            return
+
+        def work(conn: Connection) -> None:
+            grown = conn.execute(
+                update(QuotaReservation)
+                .where(QuotaReservation.id == reservation)
+                .values(
+                    tokens=QuotaReservation.tokens + extra.tokens,
+                    micros=QuotaReservation.micros + extra.micros,
+                )
+            )
+            if grown.rowcount == 1:  # not yet released or swept
+                _move(conn, {key_id: (extra.tokens, extra.micros)})
+
+        await self._db.write_batch(work)
+
+    async def settle(self, reservation: str, key_id: str, spent: Hold) -> None:
+        """The request is over: its hold becomes exactly what it spent, until its usage row
+        is written (which releases it), so the key's next request sees the true balance."""
+        await self._settle(reservation, key_id, spent)
+
+    async def _settle(self, reservation: str, key_id: str, spent: Hold) -> None:
+        def work(conn: Connection) -> None:
+            held = conn.execute(
+                select(QuotaReservation.tokens, QuotaReservation.micros)
+                .where(QuotaReservation.id == reservation)
+                .with_for_update()
+            ).first()
+            if held is None:  # its usage row was written first
+                return
+            conn.execute(
+                update(QuotaReservation)
+                .where(QuotaReservation.id == reservation)
+                .values(tokens=spent.tokens, micros=spent.micros)
+            )
+            _move(conn, {key_id: (spent.tokens - held[0], spent.micros - held[1])})
+
+        try:
+            await self._db.write_batch(work)
+        except Exception:  # the hold stays as large as it was: safe, and released with the row
+            log.exception("could not settle the quota hold %s", reservation)
+
+    async def release(self, reservations: Iterable[str]) -> None:
+        """Gives holds back without booking anything (a request refused after its hold)."""
+        ids = list(reservations)
+        if ids:
+            await self._db.write_batch(lambda conn: _move(conn, released(conn, ids)))
+
+    async def sweep(self) -> int:
+        """Releases the holds that outlived `ttl` (their process died); returns how many."""
+
+        def work(conn: Connection) -> int:
+            gone = conn.execute(
+                delete(QuotaReservation)
+                .where(QuotaReservation.expires_at < utcnow())
+                .returning(
+                    QuotaReservation.key_id, QuotaReservation.tokens, QuotaReservation.micros
+                )
+            ).all()
+            _move(conn, _negated(gone))
+            return len(gone)
+
+        swept = await self._db.write_batch(work)
+        if swept:
+            log.warning("released %d expired quota reservations", swept)
+        return swept
+
+    def _start_sweeping(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:  # the database may be down for a while; holds just wait
+                log.exception("could not sweep expired quota reservations")
+            await asyncio.sleep(self._sweep_every)
+
+    async def aclose(self) -> None:
+        """Stops sweeping, after the holds of clients that left mid-admission are given back."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+
+def released(conn: Connection, reservations: list[str]) -> dict[str, tuple[int, int]]:
+    """Deletes the holds (in the caller's transaction) and returns, per key, what must come
+    off its `reserved_*` counters. A hold swept or released before is not found, so it is
+    never taken off twice."""
+    gone = conn.execute(
+        delete(QuotaReservation).where(QuotaReservation.id.in_(reservations)).returning(*_HELD)
+    ).all()
+    return _negated(gone)
+
+
+def _negated(rows: Iterable[tuple[str, int, int]]) -> dict[str, tuple[int, int]]:
+    sums: dict[str, tuple[int, int]] = {}
+    for key_id, tokens, micros in rows:
+        held_tokens, held_micros = sums.get(key_id, (0, 0))
+        sums[key_id] = (held_tokens - tokens, held_micros - micros)
+    return sums
+
+
+def _move(conn: Connection, deltas: dict[str, tuple[int, int]]) -> None:
+    for key_id, (tokens, micros) in sorted(deltas.items()):  # one lock order everywhere
+        conn.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key_id)
+            .values(
+                reserved_tokens=ApiKey.reserved_tokens + tokens,
+                reserved_micros=ApiKey.reserved_micros + micros,
+            )
+        )
