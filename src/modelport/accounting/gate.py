@@ -32,6 +32,18 @@ def insufficient_quota() -> APIError:
     )
 
 
+def quota_held() -> APIError:
+    """429 for a key whose quota is not spent but held by its requests in flight."""
+    return APIError(
+        429,
+        "Your quota is held by requests in flight (each holds its max_tokens until it ends); "
+        "please retry when they finish, or set a lower max_tokens.",
+        type="insufficient_quota",
+        code="quota_held",
+        headers={"Retry-After": "1"},
+    )
+
+
 def kb_refused(message: str) -> APIError:
     """403 for a knowledge base the key's allow-list keeps it from."""
     return APIError(403, message, type="permission_error", code="knowledge_base_not_allowed")
@@ -86,7 +98,8 @@ class Gate:
         if key.has_quota:
             reservation = await self.reservations.reserve(key.id, hold or Hold(0, 0))
             if reservation is None:
-                raise insufficient_quota()
+                spent = await self.reservations.spent(key.id)
+                raise insufficient_quota() if spent else quota_held()
         if key.rpm is not None or key.tpm is not None:
             try:
                 decision = await self.limiter.admit(key.id, key.rpm, key.tpm)

@@ -105,6 +105,18 @@ class Reservations:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def spent(self, key_id: str) -> bool:
+        """Whether the key's quota is used up by finished requests (not only held)."""
+        stmt = select(ApiKey.id).where(
+            ApiKey.id == key_id,
+            or_(
+                ApiKey.used_tokens >= ApiKey.quota_tokens,
+                ApiKey.used_micros >= ApiKey.quota_micros,
+            ),
+        )
+        async with self._db.autocommit.connect() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
     async def grow(self, reservation: str, key_id: str, extra: Hold) -> None:
         """Adds to a hold what the request turned out to carry (grounding passages, searches);
         unconditionally: the request was admitted already."""

@@ -89,6 +89,28 @@ async def test_a_finished_request_holds_what_it_spent_until_its_row_is_written(
         await gate.aclose()
 
 
+async def test_a_held_quota_and_a_spent_one_are_told_apart(db: Database) -> None:
+    keys = KeyStore(db, cache_ttl=0)
+    _, key = await keys.create("a", "o", quota_tokens=100)
+    gate = Gate(Reservations(db), LocalRateLimiter())
+    ledger = BufferedLedger(db, interval=3600)
+    try:
+        held = await gate.admit(key, "m", [], Hold(100, 0))
+        with pytest.raises(APIError) as busy:
+            await gate.admit(key, "m", [], Hold(1, 0))
+        assert (busy.value.status, busy.value.code) == (429, "quota_held")
+        assert busy.value.headers == {"Retry-After": "1"}
+        await ledger.record(_entry(key.id, 100, held))
+        await gate.settle(key, 100, 0, held)
+        await ledger.flush()
+        with pytest.raises(APIError) as spent:
+            await gate.admit(key, "m", [], Hold(1, 0))
+        assert (spent.value.status, spent.value.code) == (429, "insufficient_quota")
+    finally:
+        await ledger.aclose()
+        await gate.aclose()
+
+
 async def test_a_money_quota_holds_the_priced_worst_case(db: Database) -> None:
     keys = KeyStore(db, cache_ttl=0)
     _, key = await keys.create("a", "o", quota_micros=1_000)
