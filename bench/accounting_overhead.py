@@ -1,11 +1,11 @@
 """Accounting's share of the gateway's CPU per request, on the same proxy path.
 
 Two `modelport serve` processes behind the same fake OpenAI-compatible upstream (served from
-this process, so its CPU is not counted): one with accounting (gate: quota read, allow-list,
-RPM/TPM limiter; cost; ledger row + balance debit in one transaction), one with
-`MODELPORT_ACCOUNTING=false` (no gate, no ledger). The gateway's CPU time (user + system, from
-/proc) is divided by the number of requests. With `--store postgresql` each gets a fresh
-database on the local PostgreSQL server.
+this process, so its CPU is not counted): one with accounting (gate: allow-list, quota hold,
+RPM/TPM limiter; cost; the hold settled; ledger row, counters and the hold's release in one
+transaction), one with `MODELPORT_ACCOUNTING=false` (no gate, no ledger). The gateway's CPU
+time (user + system, from /proc) is divided by the number of requests. With
+`--store postgresql` each gets a fresh database on the local PostgreSQL server.
 
 On a machine shared with other work the difference of two such figures is noisy, so the bench
 also measures the accounting steps alone, in this process, exactly as the chat service runs
@@ -119,7 +119,7 @@ async def accounting_alone(db_url: str, n: int) -> float:
             f"req_{i}", key_id, "o", model.name, "x", 2, 4, cost_micros=cost, reservation=hold
         )
         await ledger.record(entry)
-        await gate.settle(key, entry.total)
+        await gate.settle(key, entry.total, cost, hold)
         if i % 250 == 249:
             await ledger.flush()
     await ledger.aclose()
