@@ -1,4 +1,9 @@
-"""Incremental detokenization with stop sequences that may span token boundaries."""
+"""Incremental detokenization with stop sequences that may span token boundaries.
+
+Byte-level vocabularies split a multi-byte UTF-8 character across tokens ("春" is two tokens
+of SmolLM2's), so text is released only once a character is whole, and a sequence that ends
+inside one (a length stop, most often) drops the fragment rather than showing U+FFFD.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,16 @@ class TextAssembler:
     """Turns token bytes into text deltas, cutting at the first stop sequence.
 
     Text that could be the start of a stop sequence is held back until it is known not to be,
-    so a stream never shows a client part of a stop sequence.
+    so a stream never shows a client part of a stop sequence. Bytes of an unfinished character
+    wait in the decoder; a fragment that can never become a character (the sequence ended, or
+    the model followed a lead byte with something else) is dropped, never shown as U+FFFD.
     """
 
     def __init__(self, stops: tuple[str, ...] = ()) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        # "ignore", not "replace": the incremental decoder holds a trailing incomplete
+        # character either way; the error mode only decides what a broken or final fragment
+        # becomes, and a partial character is not text the model wrote.
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
         self._stops = stops
         self._held = ""
         self.text = ""  # everything released so far
@@ -41,7 +51,8 @@ class TextAssembler:
         return self._release(len(window) - self._partial_stop_suffix(window))
 
     def flush(self) -> str:
-        """Release whatever is held (the sequence ended without a stop sequence)."""
+        """Release whatever is held (the sequence ended without a stop sequence); the bytes
+        of a character the sequence ended inside are dropped."""
         if self.stopped:
             return ""
         self._held += self._decoder.decode(b"", final=True)
