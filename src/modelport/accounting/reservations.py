@@ -24,7 +24,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from ..protocol.ids import hex_id
 from ..storage.db import Database
@@ -59,7 +70,7 @@ class Reservations:
             taken = conn.execute(_TAKE, {"key": key_id, "t": hold.tokens, "m": hold.micros})
             if taken.rowcount != 1:
                 return False
-            row = {"id": reservation, "key_id": key_id, "expires_at": expires}
+            row = {"id": reservation, "key_id": key_id, "expires_at": expires, "settled": False}
             conn.execute(_REMEMBER, {**row, "tokens": hold.tokens, "micros": hold.micros})
             return True
 
@@ -83,16 +94,10 @@ class Reservations:
         task.add_done_callback(self._background.discard)
 
     async def spent(self, key_id: str) -> bool:
-        """Whether the key's quota is used up by finished requests (not only held)."""
-        stmt = select(ApiKey.id).where(
-            ApiKey.id == key_id,
-            or_(
-                ApiKey.used_tokens >= ApiKey.quota_tokens,
-                ApiKey.used_micros >= ApiKey.quota_micros,
-            ),
-        )
+        """Whether the key's quota is used up by finished requests (booked, or settled and
+        not yet booked), not only held by requests in flight."""
         async with self._db.autocommit.connect() as conn:
-            return (await conn.execute(stmt)).first() is not None
+            return (await conn.execute(_SPENT, {"key": key_id})).first() is not None
 
     async def grow(self, reservation: str, key_id: str, extra: Hold) -> None:
         """Adds to a hold what the request turned out to carry (grounding passages, searches);
@@ -235,11 +240,27 @@ _SHIFT = (
     )
 )
 _REMEMBER = insert(_HOLDS)
+
+
+def _settled(column: str) -> ColumnElement[int]:
+    total = select(func.coalesce(func.sum(_holds[column]), 0)).where(
+        _holds.key_id == _keys.id, _holds.settled
+    )
+    return total.scalar_subquery()
+
+
+_SPENT = select(_keys.id).where(
+    _keys.id == bindparam("key"),
+    or_(
+        _keys.used_tokens + _settled("tokens") >= _keys.quota_tokens,
+        _keys.used_micros + _settled("micros") >= _keys.quota_micros,
+    ),
+)
 _HELD_BY = (
     select(_holds.tokens, _holds.micros).where(_holds.id == bindparam("rid")).with_for_update()
 )
 _RESIZE = (
     update(_HOLDS)
     .where(_holds.id == bindparam("rid"))
-    .values(tokens=bindparam("t"), micros=bindparam("m"))
+    .values(tokens=bindparam("t"), micros=bindparam("m"), settled=True)
 )

@@ -108,6 +108,7 @@ class QuotaReservation(Base):
     tokens: Mapped[int] = mapped_column(BigInteger)
     micros: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)  # holds the spend, not a guess
 
 
 class UsageRecord(Base):

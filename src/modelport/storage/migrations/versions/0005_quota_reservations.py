@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("tokens", sa.BigInteger(), nullable=False),
         sa.Column("micros", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("settled", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["key_id"],
             ["api_keys.id"],
