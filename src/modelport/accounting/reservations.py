@@ -40,6 +40,7 @@ from sqlalchemy import (
 from ..protocol.ids import hex_id
 from ..storage.db import Database
 from ..storage.tables import ApiKey, QuotaReservation, utcnow
+from .group_write import GroupWriter
 
 log = logging.getLogger("modelport.accounting")
 _HELD = (QuotaReservation.key_id, QuotaReservation.tokens, QuotaReservation.micros)
@@ -60,6 +61,7 @@ class Reservations:
         self._sweep_every = sweep_every
         self._sweeper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()  # holds being given back
+        self._writer = GroupWriter(db)
 
     async def reserve(self, key_id: str, hold: Hold) -> str | None:
         """The reservation's id, or None when the key has nothing left."""
@@ -75,7 +77,7 @@ class Reservations:
             return True
 
         self._start_sweeping()
-        write = asyncio.ensure_future(self._db.write_batch(work))
+        write = asyncio.ensure_future(self._writer.run(work))
         try:
             taken = await asyncio.shield(write)
         except asyncio.CancelledError:  # the client left; the write goes on and is undone
@@ -117,7 +119,7 @@ class Reservations:
             if grown.rowcount == 1:  # not yet released or swept
                 _move(conn, {key_id: (extra.tokens, extra.micros)})
 
-        await self._db.write_batch(work)
+        await self._writer.run(work)
 
     async def settle(self, reservation: str, key_id: str, spent: Hold) -> None:
         """The request is over: its hold becomes exactly what it spent, until its usage row
@@ -133,7 +135,7 @@ class Reservations:
             _move(conn, {key_id: (spent.tokens - held[0], spent.micros - held[1])})
 
         try:
-            await self._db.write_batch(work)
+            await self._writer.run(work)
         except Exception:  # the hold stays as large as it was: safe, and released with the row
             log.exception("could not settle the quota hold %s", reservation)
 
@@ -141,7 +143,7 @@ class Reservations:
         """Gives holds back without booking anything (a request refused after its hold)."""
         ids = list(reservations)
         if ids:
-            await self._db.write_batch(lambda conn: _move(conn, released(conn, ids)))
+            await self._writer.run(lambda conn: _move(conn, released(conn, ids)))
 
     async def sweep(self) -> int:
         """Releases the holds that outlived `ttl` (their process died); returns how many."""
@@ -178,6 +180,7 @@ class Reservations:
         """Stops sweeping, after the holds of clients that left mid-admission are given back."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        await self._writer.aclose()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
