@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_LOCAL_MODEL = "smollm2-135m-instruct"
@@ -228,6 +236,21 @@ class KnowledgeSettings(BaseModel):
     embedding_models: list[str] = Field(
         default_factory=lambda: ["multilingual-e5-small", "Baichuan-Text-Embedding"]
     )
+    # What parsing one file may cost (docs/platform.md, "Limits on parsing files"): past any
+    # of these an attachment is `fail` with the limit as its reason, `parsed-content` is 400.
+    parse_seconds: float = Field(default=60.0, gt=0, le=3600)  # wall clock, in a child process
+    max_parse_chars: int = Field(default=3_000_000, ge=1000)  # extracted characters per file
+    max_file_chunks: int = Field(default=10_000, ge=1)  # chunks (to embed) per file
+    # Threads for requests' blocking file work (blob reads, previews), and how many of them
+    # one owner may hold at once: fewer than all, so one tenant cannot fill the pool.
+    file_threads: int = Field(default=4, ge=2, le=64)
+    file_threads_per_owner: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _owner_share_below_pool(self) -> KnowledgeSettings:
+        if self.file_threads_per_owner >= self.file_threads:
+            raise ValueError("file_threads_per_owner must be below file_threads")
+        return self
 
 
 class _YamlSource(PydanticBaseSettingsSource):

@@ -22,10 +22,10 @@ DIMENSION = 384
 
 
 class SlowEmbedder:
-    """Unit vectors after a pause per call; remembers which files' text it saw, in order."""
+    """Unit vectors after a pause per text; remembers which files' text it saw, in order."""
 
     def __init__(self, pause: float) -> None:
-        self.pause = pause
+        self.pause = pause  # seconds per text
         self.seen: list[str] = []
         self.gate = threading.Event()
         self.gate.set()
@@ -40,7 +40,7 @@ class SlowEmbedder:
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         self.gate.wait(30)
         self.seen.extend(text.split()[0] for text in texts)
-        time.sleep(self.pause)
+        time.sleep(self.pause * len(texts))
         vectors = np.ones((len(texts), DIMENSION), dtype=np.float32)
         return vectors / np.sqrt(DIMENSION)
 
@@ -85,7 +85,7 @@ async def _wait(condition: object, timeout: float = 10) -> None:
 
 
 async def test_owners_take_turns(db: Database, tmp_path: Path) -> None:
-    embedder = SlowEmbedder(pause=0.05)
+    embedder = SlowEmbedder(pause=0.02)
     service = await _service(db, tmp_path, embedder)
     try:
         embedder.gate.clear()  # hold the first job until everything is queued
@@ -128,7 +128,7 @@ async def test_a_queued_job_of_a_deleted_file_is_dropped(db: Database, tmp_path:
 async def test_a_running_job_stops_and_leaves_nothing(
     db: Database, tmp_path: Path, how: str
 ) -> None:
-    embedder = SlowEmbedder(pause=0.2)  # 200 chunks: 13 batches, over two seconds
+    embedder = SlowEmbedder(pause=0.0125)  # 200 chunks: 2.5 s, in batches of 0.2 s
     service = await _service(db, tmp_path, embedder)
     try:
         kb_id = await _kb(service, "me")
