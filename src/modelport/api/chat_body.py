@@ -10,23 +10,30 @@ Content-Type says (curl without `-H 'Content-Type: application/json'` works).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..protocol.chat import MAX_NESTING, ChatCompletionRequest
 from ..protocol.errors import APIError
 from .errors import validation_error_of
 
+M = TypeVar("M", bound=BaseModel)
+
 
 def parse_chat_body(raw: bytes) -> tuple[ChatCompletionRequest | None, APIError | None]:
     """The request, or the 400 it gets; a JSON syntax error raises at once."""
+    return parse_json_body(raw, ChatCompletionRequest)
+
+
+def parse_json_body(raw: bytes, model: type[M]) -> tuple[M | None, APIError | None]:
+    """`parse_chat_body` for any request model read by its route (`/v1/completions` too)."""
     if not raw.strip():
         raise APIError(400, "The request body must be a JSON object.", code="invalid_json")
     try:
-        return ChatCompletionRequest.model_validate_json(raw), None
+        return model.model_validate_json(raw), None
     except ValidationError as exc:
-        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        errors = body_errors(exc)
         first = errors[0]
         if first["type"] == "json_invalid" and "recursion limit" in str(first.get("ctx")):
             # The parser's own depth limit: the same answer as the model's nesting rule.
@@ -37,9 +44,16 @@ def parse_chat_body(raw: bytes) -> tuple[ChatCompletionRequest | None, APIError 
         return None, validation_error_of(errors)
 
 
-def request_body_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+def body_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """A model's validation errors as FastAPI reports a body's (`loc` from "body")."""
+    return [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+
+
+def request_body_schema(
+    model: type[BaseModel] = ChatCompletionRequest,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The request body's JSON schema for the OpenAPI document, and the schemas it refers
     to (for `components.schemas`)."""
-    schema = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     definitions: dict[str, Any] = schema.pop("$defs", {})
     return schema, definitions

@@ -30,7 +30,7 @@ from ..routing.router import ChannelRouter, Route
 from ..routing.timeouts import WatchedStream, close_quietly, first_batch
 from ..settings import ChannelConfig, ModelConfig, UpstreamSettings
 from .augment import Augmentation, Augmenter
-from .stream import ChatStream
+from .stream import ChatStream, Shape
 
 
 @dataclass
@@ -166,8 +166,11 @@ class ChatService:
             setattr(response, name, value)
         return response
 
-    async def open_stream(self, request: ChatCompletionRequest, caller: Caller) -> ChatStream:
-        """Start a stream; failures before its first chunk raise, so they get a real status."""
+    async def open_stream(
+        self, request: ChatCompletionRequest, caller: Caller, shape: Shape | None = None
+    ) -> ChatStream:
+        """Start a stream; failures before its first chunk raise, so they get a real status.
+        `shape` gives the chunks another wire form (a legacy completion's)."""
         booking, augmented = await self._prepare(request, caller, stream=True)
         request = augmented.request
         attempts = Attempts(self.router, booking.model)
@@ -197,7 +200,7 @@ class ChatService:
             self.ledger.progress(entry)
 
         name, chat_id, extras = booking.model.name, completion_id(), augmented.response_fields
-        return ChatStream(source, first, request, name, chat_id, settle, extras, progress)
+        return ChatStream(source, first, request, name, chat_id, settle, extras, progress, shape)
 
     async def _start(
         self, request: ChatCompletionRequest, route: Route, abandoned: _Abandoned

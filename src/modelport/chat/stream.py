@@ -14,6 +14,8 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.chat_response import ChatCompletionChunk, ChunkChoice, Usage
 from ..protocol.errors import APIError
@@ -25,6 +27,8 @@ from .sse import DONE, error_event, event
 Settle = Callable[[Usage, int, str | None, bool], Awaitable[None]]
 # Keeps what a stream under way has produced so far (usage, whether an estimate).
 Progress = Callable[[Usage, bool], None]
+# Another wire shape for each chunk (a legacy completion's events); None drops the chunk.
+Shape = Callable[[ChatCompletionChunk], BaseModel | None]
 PROGRESS_EVERY = 1.0  # seconds: the most a crash can lose of a stream's usage
 
 
@@ -41,8 +45,10 @@ class ChatStream:
         settle: Settle,
         extras: dict[str, Any] | None = None,
         progress: Progress | None = None,
+        shape: Shape | None = None,
     ) -> None:
         self._source = source
+        self._shape = shape
         self._progress = progress
         self._next_progress = time.monotonic() + PROGRESS_EVERY
         self._first = first
@@ -85,7 +91,7 @@ class ChatStream:
             return
         tail = self._release_held()
         if self._include_usage:
-            tail += event(self._chunk([], usage=self._source.billed().usage))
+            tail += self._event(self._chunk([], usage=self._source.billed().usage))
         self._finished = True
         yield tail + DONE
 
@@ -110,8 +116,14 @@ class ChatStream:
             if any(c.finish_reason for c in item.choices):
                 self._held.append(item)
             else:
-                events.append(event(item))
+                events.append(event(item) if self._shape is None else self._event(item))
         return b"".join(events)
+
+    def _event(self, chunk: ChatCompletionChunk) -> bytes:
+        if self._shape is None:
+            return event(chunk)
+        shaped = self._shape(chunk)
+        return b"" if shaped is None else event(shaped)
 
     def _release_held(self) -> bytes:
         held, self._held = self._held, []
@@ -121,7 +133,7 @@ class ChatStream:
         last.usage = self._source.billed().usage
         for key, value in self._extras.items():
             setattr(last, key, value)
-        return b"".join(event(chunk) for chunk in held)
+        return b"".join(self._event(chunk) for chunk in held)
 
     async def aclose(self) -> None:
         """Stop the source (the client may have left) and record what was really produced."""

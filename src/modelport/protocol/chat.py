@@ -38,6 +38,13 @@ def nesting(value: Any) -> int:
     return deepest
 
 
+def not_too_deep(data: Any) -> Any:
+    """A request's raw data, refused if it nests past `MAX_NESTING` (a `before` validator)."""
+    if nesting(data) > MAX_NESTING:
+        raise ValueError(f"the request nests JSON deeper than {MAX_NESTING} levels")
+    return data
+
+
 class TextPart(RequestModel):
     type: Literal["text"]
     text: str
@@ -211,9 +218,7 @@ class ChatCompletionRequest(RequestModel):
     @model_validator(mode="before")
     @classmethod
     def _not_too_deep(cls, data: Any) -> Any:
-        if nesting(data) > MAX_NESTING:
-            raise ValueError(f"the request nests JSON deeper than {MAX_NESTING} levels")
-        return data
+        return not_too_deep(data)
 
     @field_validator("top_k")
     @classmethod

@@ -27,6 +27,7 @@ from ...protocol.chat_response import (
     Usage,
     completion_id,
 )
+from ...protocol.completions import CompletionRequest, PromptedChat
 from ...protocol.errors import APIError, invalid_request, server_overloaded
 from ...settings import ChannelConfig, default_gguf_path
 from ..base import EngineLoad, ProviderDeps
@@ -107,18 +108,11 @@ class LocalProvider:
 
     async def _start(self, request: ChatCompletionRequest, channel: ChannelConfig) -> Generation:
         engine = self.engine_for(channel)
-        messages = template_messages(request)
-        _check_fits(request, engine.context_size)
-        try:
-            short = len(request.messages) <= RENDER_ON_LOOP_MESSAGES
-            if short and _chars(request) <= RENDER_ON_LOOP_CHARS:  # quicker than a thread hop
-                prompt = engine.render(messages)
-            else:  # templating and tokenizing a long one is CPU work: on the renderer's
-                # threads, so the event loop keeps answering everyone else meanwhile
-                loop = asyncio.get_running_loop()
-                prompt = await loop.run_in_executor(self._renderer, engine.render, messages)
-        except PromptError as exc:
-            raise invalid_request(str(exc), param="messages") from exc
+        if isinstance(request, PromptedChat):  # a legacy completion: its text, no template
+            _check_fits(request, engine.context_size)
+            prompt = await self._raw_prompt(engine, request.completion)
+        else:
+            prompt = await self._render(engine, request)
         if request.n > engine.max_choices:
             raise invalid_request(
                 f"n must be at most {engine.max_choices} for this model.", param="n"
@@ -132,6 +126,40 @@ class LocalProvider:
             raise server_overloaded() from exc
         except EngineClosed as exc:
             raise APIError(503, str(exc), type="server_error", code="shutting_down") from exc
+
+    async def _raw_prompt(self, engine: LocalEngine, completion: CompletionRequest) -> list[int]:
+        """The prompt's tokens as the text spells them (special tokens included, as llama.cpp's
+        server reads them, so a client may write its own chat markup)."""
+        prompts = completion.prompts()
+        if len(prompts) > 1:  # one generation per request: the engine runs one prompt each
+            raise invalid_request(
+                "The local engine takes one prompt per request; send the prompts one by one.",
+                param="prompt",
+            )
+        text = prompts[0]
+        if len(text) <= RENDER_ON_LOOP_CHARS:
+            tokens = engine.model.tokenize(text)
+        else:
+            loop = asyncio.get_running_loop()
+            tokens = await loop.run_in_executor(self._renderer, engine.model.tokenize, text)
+        if not tokens:
+            raise invalid_request("The prompt is empty.", param="prompt")
+        return tokens
+
+    async def _render(self, engine: LocalEngine, request: ChatCompletionRequest) -> list[int]:
+        messages = template_messages(request)
+        _check_fits(request, engine.context_size)
+        try:
+            short = len(request.messages) <= RENDER_ON_LOOP_MESSAGES
+            if short and _chars(request) <= RENDER_ON_LOOP_CHARS:  # quicker than a thread hop
+                prompt = engine.render(messages)
+            else:  # templating and tokenizing a long one is CPU work: on the renderer's
+                # threads, so the event loop keeps answering everyone else meanwhile
+                loop = asyncio.get_running_loop()
+                prompt = await loop.run_in_executor(self._renderer, engine.render, messages)
+        except PromptError as exc:
+            raise invalid_request(str(exc), param="messages") from exc
+        return prompt
 
     async def complete(
         self, request: ChatCompletionRequest, channel: ChannelConfig

@@ -10,11 +10,13 @@ from typing import Any
 
 from ...protocol.chat import ChatCompletionRequest
 from ...protocol.chat_response import ChatCompletion
+from ...protocol.completions import PromptedChat
 from ...settings import ChannelConfig
 from ..driver import Call, HTTPAdapter, base_url_of
 from ..errors import UpstreamError, malformed, upstream_error
 from ..sse import ServerSentEvent
 from ..stream import StreamEnd, StreamItem
+from .legacy import UpstreamText, completion_to_upstream
 from .wire import UpstreamChunk, UpstreamCompletion
 
 VENDOR = "openai-compatible upstream"
@@ -92,7 +94,7 @@ class ChunkReader:
         if data[:1] != "{" and data.strip() == "[DONE]":
             self.done = True
             return []
-        parsed = UpstreamChunk.model_validate_json(data)
+        parsed = self._parse(data)
         if parsed.error is not None:
             raise stream_error(parsed.error)
         usage = parsed.reported_usage()
@@ -105,10 +107,20 @@ class ChunkReader:
                 self._finished.add(choice.index)
         return [parsed.to_chunk()]
 
+    def _parse(self, data: str) -> UpstreamChunk:
+        return UpstreamChunk.model_validate_json(data)
+
     def close(self) -> list[StreamItem]:
         if not self.done and len(self._finished) < self._wanted:
             raise malformed(VENDOR, "the stream ended before the completion finished")
         return [self._usage] if self._usage is not None else []
+
+
+class TextChunkReader(ChunkReader):
+    """A legacy completion's stream: `text_completion` events read as chat chunks."""
+
+    def _parse(self, data: str) -> UpstreamChunk:
+        return UpstreamText.model_validate_json(data).to_chunk()
 
 
 class OpenAICompatProvider(HTTPAdapter):
@@ -119,8 +131,15 @@ class OpenAICompatProvider(HTTPAdapter):
     ) -> Call:
         key = self._keys.next(channel, required=False)  # Ollama and llama.cpp need none
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        url = base_url_of(channel, DEFAULT_BASE_URL) + "/chat/completions"
-        return Call(url, headers, request_to_upstream(request, channel, stream=stream))
+        base = base_url_of(channel, DEFAULT_BASE_URL)
+        if isinstance(request, PromptedChat):  # a legacy completion: relayed as one
+            body = completion_to_upstream(request.completion, channel, stream=stream)
+            return Call(base + "/completions", headers, body)
+        return Call(
+            base + "/chat/completions",
+            headers,
+            request_to_upstream(request, channel, stream=stream),
+        )
 
     def error_from(self, status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
         return error_from_upstream(status, raw, headers)
@@ -130,7 +149,11 @@ class OpenAICompatProvider(HTTPAdapter):
     ) -> ChatCompletion:
         if "error" in data and "choices" not in data:
             raise stream_error(data["error"])
+        if isinstance(request, PromptedChat):
+            return UpstreamText.model_validate(data).to_completion()
         return UpstreamCompletion.model_validate(data).to_completion()
 
     def reader(self, request: ChatCompletionRequest, channel: ChannelConfig) -> ChunkReader:
+        if isinstance(request, PromptedChat):
+            return TextChunkReader(request.n)
         return ChunkReader(request.n)

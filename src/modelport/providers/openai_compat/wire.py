@@ -22,7 +22,7 @@ from ...protocol.chat_response import (
 )
 
 
-def _complete(usage: Usage | None) -> Usage | None:
+def complete_usage(usage: Usage | None) -> Usage | None:
     if usage is not None and not usage.total_tokens:
         return Usage.of(usage.prompt_tokens, usage.completion_tokens)
     return usage
@@ -44,7 +44,7 @@ class UpstreamChunk(WireModel):
         usage = self.usage
         for choice in self.choices:
             usage = choice.usage or usage
-        return _complete(usage)
+        return complete_usage(usage)
 
     def to_chunk(self) -> ChatCompletionChunk:
         """Our chunk (its choices, validated just now, are taken as they are)."""
@@ -69,6 +69,6 @@ class UpstreamCompletion(WireModel):
             created=self.created,
             model=self.model,
             choices=self.choices,
-            usage=_complete(self.usage) or Usage(),
+            usage=complete_usage(self.usage) or Usage(),
             system_fingerprint=self.system_fingerprint,
         )
