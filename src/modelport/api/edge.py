@@ -4,6 +4,8 @@
   `request_id_var` (every log line of the request carries it), echo it in the response.
 - Observation: latency, time to the first event of a stream, status; one JSON access log line.
 - Body limit: refuse bodies over the configured size with 413, before anything parses them.
+- JSON by default: a body without `Content-Type`, or urlencoded (curl's `-d` default), is
+  JSON to every route but file uploads.
 
 One layer instead of three: each ASGI wrapper costs a coroutine per request and a `send`
 closure per streamed event, a measurable share of a proxied request.
@@ -56,6 +58,24 @@ def _declared(value: bytes) -> int:
         return 0
 
 
+_FORM = b"application/x-www-form-urlencoded"
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_UPLOADS = "/v1/files"  # the one route that reads forms (multipart, never urlencoded)
+
+
+def _json_by_default(scope: Scope, content_type: bytes | None) -> bool:
+    """Whether a body is to be read as JSON whatever its missing or default type says: every
+    route but uploads takes JSON, and `curl -d` sends JSON as urlencoded unless told."""
+    if scope["method"] not in _WITH_BODY or scope.get("path", "").startswith(_UPLOADS):
+        return False
+    return content_type is None or content_type.split(b";")[0].strip().lower() == _FORM
+
+
+def _as_json(scope: Scope) -> Scope:
+    headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-type"]
+    return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -89,11 +109,16 @@ class EdgeMiddleware:
         max_bytes = self.limit_for(scope.get("path", ""))
         given = b""
         too_large = False
+        content_type: bytes | None = None
         for name, value in scope.get("headers", []):
             if name == b"x-request-id":
                 given = value
             elif name == b"content-length":
                 too_large = too_large or _declared(value) > max_bytes
+            elif name == b"content-type":
+                content_type = value
+        if _json_by_default(scope, content_type):
+            scope = _as_json(scope)
         text = given.decode("latin-1")
         request_id = text if _VALID.match(text) else "req_" + hex_id(16)
         scope.setdefault("state", {})["request_id"] = request_id
