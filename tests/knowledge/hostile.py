@@ -59,6 +59,24 @@ def entity_bomb_docx() -> bytes:
     return docx_with_body(text_paragraph("&a9;"), doctype)
 
 
+def entity_bomb_in_a_renamed_part() -> bytes:
+    """The entity bomb in `word/main.part`, which the package's relationships name as the
+    document; a harmless `word/document.xml` stays beside it."""
+    bomb = zipfile.ZipFile(io.BytesIO(entity_bomb_docx()))
+    plain = zipfile.ZipFile(io.BytesIO(docx_with_body(text_paragraph("Harmless."))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in plain.infolist():
+            data = plain.read(item.filename)
+            if item.filename == "_rels/.rels":
+                data = data.replace(b"word/document.xml", b"word/main.part")
+            elif item.filename == "[Content_Types].xml":
+                data = data.replace(b"/word/document.xml", b"/word/main.part")
+            target.writestr(item, data)
+        target.writestr("word/main.part", bomb.read("word/document.xml"))
+    return out.getvalue()
+
+
 def shared_stream_pdf(pages: int = 50, chars_per_page: int = 240_000) -> bytes:
     """The issue's PDF: every page draws one compressed content stream of `chars_per_page`
     characters, so a file of a few KB extracts to `pages` times that."""

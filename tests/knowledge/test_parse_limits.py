@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import struct
 import threading
 import time
+import zlib
 
 import pytest
 
@@ -16,6 +19,7 @@ from tests.knowledge.hostile import (
     deep_docx,
     empty_paragraphs_docx,
     entity_bomb_docx,
+    entity_bomb_in_a_renamed_part,
     shared_stream_pdf,
 )
 
@@ -35,7 +39,11 @@ def test_a_megabyte_of_empty_paragraphs_parses_in_seconds() -> None:
     assert time.monotonic() - started < 10  # minutes before: one style lookup per paragraph
 
 
-@pytest.mark.parametrize("build", [deep_docx, entity_bomb_docx], ids=["deep", "entities"])
+@pytest.mark.parametrize(
+    "build",
+    [deep_docx, entity_bomb_docx, entity_bomb_in_a_renamed_part],
+    ids=["deep", "entities", "entities-in-a-renamed-part"],
+)
 def test_hostile_xml_is_a_parse_error(build: object) -> None:
     assert callable(build)
     with pytest.raises(ParseError, match="DOCX"):
@@ -84,3 +92,27 @@ def test_cancelling_stops_the_parse_at_once(sandbox: ParseSandbox) -> None:
     with pytest.raises(IngestionCancelled):
         sandbox.text(empty_paragraphs_docx(8), "slow.docx", None, cancel=cancel)
     assert time.monotonic() - started < 2
+
+
+def _png() -> bytes:
+    """A 1×1 white PNG."""
+
+    def part(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\xff\xff")
+    return b"\x89PNG\r\n\x1a\n" + part(b"IHDR", header) + part(b"IDAT", pixels) + part(b"IEND", b"")
+
+
+def test_a_docx_with_a_picture_still_parses() -> None:
+    """Every part is checked for a DTD, binary ones included: they must pass."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Before the picture.")
+    document.add_picture(io.BytesIO(_png()))
+    out = io.BytesIO()
+    document.save(out)
+    assert "Before the picture." in parse_document(out.getvalue(), "picture.docx").text

@@ -124,9 +124,10 @@ def _check_zip(data: bytes) -> None:
             "refusing a possible zip bomb"
         )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        # Every part, not only `*.xml`: the package's relationships may name any part as the
+        # document. On binary parts (images) expat stops at the first byte it cannot read.
         for entry in entries:
-            if entry.filename.endswith((".xml", ".rels")):
-                _refuse_dtd(entry.filename, archive.read(entry))
+            _refuse_dtd(entry.filename, archive.read(entry))
 
 
 class _DtdFound(Exception):

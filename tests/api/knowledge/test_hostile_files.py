@@ -19,6 +19,7 @@ from tests.knowledge.hostile import (
     deep_docx,
     empty_paragraphs_docx,
     entity_bomb_docx,
+    entity_bomb_in_a_renamed_part,
     shared_stream_pdf,
 )
 from tests.support.server import RunningServer, run_server
@@ -49,7 +50,11 @@ def _status_when_done(api: KbApi, name: str, data: bytes, timeout: float) -> dic
     return api.wait_done(kb_id, timeout=timeout)[file_id]
 
 
-@pytest.mark.parametrize("build", [deep_docx, entity_bomb_docx], ids=["deep", "entities"])
+@pytest.mark.parametrize(
+    "build",
+    [deep_docx, entity_bomb_docx, entity_bomb_in_a_renamed_part],
+    ids=["deep", "entities", "entities-in-a-renamed-part"],
+)
 def test_hostile_xml_is_a_400_and_a_failed_file(server: RunningServer, build: object) -> None:
     assert callable(build)
     api = KbApi(server)
