@@ -276,5 +276,7 @@ def test_json_schema_mode_matches_schema(client: openai.OpenAI, model_name: str)
 
 
 def test_models_listing_and_lookup(client: openai.OpenAI, model_name: str) -> None:
-    assert [m.id for m in client.models.list()] == [model_name]
+    # The chat models, then the embedding models `/v1/embeddings` serves.
+    listed = [m.id for m in client.models.list()]
+    assert listed == [model_name, "multilingual-e5-small", "Baichuan-Text-Embedding"]
     assert client.models.retrieve(model_name).owned_by == "modelport"

@@ -2,6 +2,11 @@
 
 Admitted and booked like a chat completion: the key's model allow-list, quota and rate
 limits apply, and each answer is a usage row (prompt tokens only) debited from its key.
+
+Every name in `knowledge.embedding_models` is the same multilingual-e5-small, 384 dimensions,
+`Baichuan-Text-Embedding` included (Baichuan's own makes 1024): a client's code written for
+Baichuan runs unchanged, and the vectors say their true size (`dimensions: 1024` is a 400);
+nothing pads or projects them to pretend otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 429)
 }
 PROVIDER = "local"  # the embedded embedding model: what the ledger's provider column says
+EMBED_BATCH = 64  # inputs per worker-thread call
 
 
 @router.post("/v1/embeddings", response_model=EmbeddingList, responses=_ERRORS)
@@ -53,8 +59,19 @@ async def create_embeddings(
         hold = Hold(sum(len(text) + 2 for text in texts), 0)
         reservation = await services.gate.admit(key, body.model, [], hold)
     started = time.perf_counter()
+    data: list[Embedding] = []
+    tokens = 0
     try:
-        vectors, tokens = await knowledge.embed(texts, is_query=body.input_type == "query")
+        # In batches: each is one worker-thread call, so a 2048-input request neither holds a
+        # thread (and the embedder) for its whole length nor keeps every vector at once.
+        for start in range(0, len(texts), EMBED_BATCH):
+            batch = texts[start : start + EMBED_BATCH]
+            vectors, used = await knowledge.embed(batch, is_query=body.input_type == "query")
+            tokens += used
+            data.extend(
+                Embedding(embedding=_encode(row, body.encoding_format), index=start + i)
+                for i, row in enumerate(vectors)
+            )
     except BaseException:
         if services.gate is not None:
             await asyncio.shield(services.gate.release(reservation))
@@ -77,10 +94,6 @@ async def create_embeddings(
         metrics=services.metrics,
         channel=PROVIDER,
     )
-    data = [
-        Embedding(embedding=_encode(row, body.encoding_format), index=i)
-        for i, row in enumerate(vectors)
-    ]
     usage = EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens)
     return EmbeddingList(data=data, model=body.model, usage=usage)
 

@@ -13,7 +13,7 @@ router = APIRouter()
 
 @router.get("/v1/models", response_model=ModelList, responses={401: {"model": ErrorResponse}})
 async def list_models(key: KeyDep, services: ServicesDep) -> ModelList:
-    return services.catalogue.cards()
+    return services.catalogue.cards(services.settings.knowledge.embedding_models)
 
 
 @router.get(
@@ -22,4 +22,7 @@ async def list_models(key: KeyDep, services: ServicesDep) -> ModelList:
     responses={401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
 )
 async def get_model(model_id: str, key: KeyDep, services: ServicesDep) -> ModelCard:
-    return services.catalogue.card(model_id)
+    catalogue = services.catalogue
+    if model_id not in catalogue and model_id in services.settings.knowledge.embedding_models:
+        return catalogue.extra_card(model_id)  # an embedding model (`/v1/embeddings`)
+    return catalogue.card(model_id)

@@ -30,5 +30,12 @@ class Catalogue:
         model = self.resolve(name)
         return ModelCard(id=model.name, created=self._created, owned_by=model.owned_by)
 
-    def cards(self) -> ModelList:
-        return ModelList(data=[self.card(name) for name in self._models])
+    def cards(self, extra: list[str] | None = None) -> ModelList:
+        """Every model's card, then one for each `extra` name not already listed (the
+        embedding models, which `/v1/embeddings` serves outside the catalogue)."""
+        data = [self.card(name) for name in self._models]
+        data += [self.extra_card(name) for name in dict.fromkeys(extra or ()) if name not in self]
+        return ModelList(data=data)
+
+    def extra_card(self, name: str) -> ModelCard:
+        return ModelCard(id=name, created=self._created, owned_by="modelport")

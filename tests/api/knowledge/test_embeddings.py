@@ -6,6 +6,7 @@ import math
 
 import httpx
 import openai
+import pytest
 
 from tests.support.server import RunningServer
 
@@ -43,3 +44,38 @@ def test_float_format_matches_base64_and_bad_requests_fail(server: RunningServer
     assert unknown.status_code == 404 and unknown.json()["error"]["param"] == "model"
     assert http.post("/embeddings", json={**body, "input": []}).status_code == 400
     assert http.post("/embeddings", json={**body, "dimensions": 1024}).status_code == 400
+
+
+def test_2048_inputs_in_one_call(server: RunningServer) -> None:
+    client = openai.OpenAI(base_url=server.api_url, api_key=server.admin_key, max_retries=0)
+    texts = [f"note {i}" for i in range(2048)]  # OpenAI's bound; LangChain sends 1000
+    result = client.embeddings.create(model="multilingual-e5-small", input=texts)
+    assert [item.index for item in result.data] == list(range(2048))
+    assert all(len(item.embedding) == 384 for item in result.data)
+    single = client.embeddings.create(model="multilingual-e5-small", input=texts[1500])
+    assert all(
+        math.isclose(x, y, abs_tol=1e-5)
+        for x, y in zip(single.data[0].embedding, result.data[1500].embedding, strict=True)
+    )
+    with pytest.raises(openai.BadRequestError):
+        client.embeddings.create(model="multilingual-e5-small", input=[*texts, "one more"])
+
+
+def test_token_id_inputs_get_a_clear_400(server: RunningServer) -> None:
+    client = openai.OpenAI(base_url=server.api_url, api_key=server.admin_key, max_retries=0)
+    for tokens in ([9906, 1917], [[9906, 1917], [15339]]):  # LangChain's tiktoken ids
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.embeddings.create(model="multilingual-e5-small", input=tokens)
+        assert "token ids are not supported" in refused.value.message
+        assert "check_embedding_ctx_length=False" in refused.value.message
+
+
+def test_embedding_models_are_listed(server: RunningServer) -> None:
+    client = openai.OpenAI(base_url=server.api_url, api_key=server.admin_key, max_retries=0)
+    listed = {model.id for model in client.models.list()}
+    assert {"multilingual-e5-small", "Baichuan-Text-Embedding"} <= listed
+    assert "smollm2-135m-instruct" in listed
+    card = client.models.retrieve("multilingual-e5-small")
+    assert card.id == "multilingual-e5-small" and card.object == "model"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("text-embedding-3-large")
