@@ -77,6 +77,9 @@ def test_chat_streams_tokens_as_they_arrive(console: Console) -> None:
     page = console.page
     console.sign_in()
     expect(page.get_by_test_id("model")).to_have_value("smollm2-135m-instruct")
+    # Only chat models: /v1/models also lists the embedding models, which cannot chat.
+    offered = page.get_by_test_id("model").locator("option").all_text_contents()
+    assert offered == ["smollm2-135m-instruct"], offered
     set_params(console, max_tokens=32, temperature=0)
     page.get_by_test_id("prompt").fill("Name three colours.")
     page.get_by_test_id("send").click()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from .base import WireModel
 
 
@@ -12,6 +14,9 @@ class ModelCard(WireModel):
     object: Literal["model"] = "model"
     created: int
     owned_by: str
+    # What the model serves, as the paths under /v1 that take it (beyond OpenAI's card:
+    # clients and the console tell chat models from embedding models by it).
+    endpoints: list[str] = Field(default_factory=lambda: ["chat/completions", "completions"])
 
 
 class ModelList(WireModel):

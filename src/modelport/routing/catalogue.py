@@ -38,4 +38,6 @@ class Catalogue:
         return ModelList(data=data)
 
     def extra_card(self, name: str) -> ModelCard:
-        return ModelCard(id=name, created=self._created, owned_by="modelport")
+        return ModelCard(
+            id=name, created=self._created, owned_by="modelport", endpoints=["embeddings"]
+        )

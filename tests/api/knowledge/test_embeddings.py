@@ -77,5 +77,9 @@ def test_embedding_models_are_listed(server: RunningServer) -> None:
     assert "smollm2-135m-instruct" in listed
     card = client.models.retrieve("multilingual-e5-small")
     assert card.id == "multilingual-e5-small" and card.object == "model"
+    # What each serves, so clients (and the console's playground) tell them apart.
+    assert card.model_extra == {"endpoints": ["embeddings"]}
+    chat = client.models.retrieve("smollm2-135m-instruct")
+    assert chat.model_extra == {"endpoints": ["chat/completions", "completions"]}
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("text-embedding-3-large")

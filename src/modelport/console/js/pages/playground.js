@@ -165,7 +165,8 @@ export function renderPlayground(main) {
 
 async function loadChoices(model, kbList) {
   const [models, kbs] = await Promise.all([api("/v1/models"), api("/v1/kbs").catch(() => ({ data: [] }))]);
-  replace(model, models.data.map((m) => h("option", { value: m.id }, m.id)));
+  const chat = models.data.filter((m) => !m.endpoints || m.endpoints.includes("chat/completions"));
+  replace(model, chat.map((m) => h("option", { value: m.id }, m.id)));
   replace(
     kbList,
     kbs.data.length
