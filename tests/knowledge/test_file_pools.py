@@ -85,3 +85,13 @@ async def test_a_slot_is_held_until_the_thread_ends() -> None:
 def test_the_share_must_be_below_the_pool() -> None:
     with pytest.raises(ValueError):
         OwnerPool("test", threads=2, per_owner=2)
+
+
+def test_the_settings_keep_an_owners_share_below_the_pool() -> None:
+    from pydantic import ValidationError
+
+    from modelport.settings import KnowledgeSettings
+
+    assert KnowledgeSettings().file_threads_per_owner < KnowledgeSettings().file_threads
+    with pytest.raises(ValidationError, match="below file_threads"):
+        KnowledgeSettings(file_threads=2, file_threads_per_owner=2)
