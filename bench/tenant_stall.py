@@ -1,7 +1,9 @@
-"""Tenant stall: how long `/health` waits while one tenant sends the hostile inputs that used
-to stall the event loop (a prompt of 9,000 messages, one of 18 MB, 100,000 messages, a
-1 MB header, 100 half-sent request heads), against the same probe on a quiet server in the
-same run.
+"""Tenant stall: how long `/health` waits while tenants send the hostile inputs that used to
+stall the event loop (a prompt of 9,000 messages, one of 18 MB, 100,000 messages, a 1 MB
+header, 100 half-sent request heads) and hostile files (a DOCX of a megabyte of empty
+paragraphs, one nested 200,000 deep, an entity bomb, a PDF whose pages share one content
+stream, each attached to a knowledge base and previewed eight times at once), against the
+same probe on a quiet server in the same run.
 
 Printed: `/health` p50 / p99 / max, quiet and under the hostile load, and the p99 ratio
 [goal: p99 ≤ 100 ms on 2 cores].
@@ -18,6 +20,7 @@ import socket
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -26,6 +29,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.knowledge.hostile import (
+    deep_docx,
+    empty_paragraphs_docx,
+    entity_bomb_docx,
+    shared_stream_pdf,
+)
 from tests.support.server import RunningServer, run_server
 
 MODEL = "smollm2-135m-instruct"
@@ -80,6 +89,32 @@ def hostile(base_url: str, api_url: str, key: str, stop: Event) -> None:
                 sock.close()
 
 
+def hostile_files(api_url: str, key: str, stop: Event) -> None:
+    """A tenant uploading hostile files, attaching them and asking for their previews."""
+    files = {
+        "paragraphs.docx": empty_paragraphs_docx(),
+        "deep.docx": deep_docx(),
+        "entities.docx": entity_bomb_docx(),
+        "shared.pdf": shared_stream_pdf(),
+    }
+    with (
+        httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}) as client,
+        ThreadPoolExecutor(8) as pool,
+    ):
+        client.timeout = httpx.Timeout(120)
+        while not stop.is_set():
+            kb = client.post("/kbs", json={"name": f"kb{time.monotonic_ns()}"}).json()["id"]
+            for name, data in files.items():
+                upload = {"file": (name, data)}
+                sent = client.post("/files", files=upload, data={"purpose": "knowledge-base"})
+                file_id = sent.json()["id"]
+                client.post(f"/kbs/{kb}/files", json={"file_ids": [file_id]})
+                previews = [f"/files/{file_id}/parsed-content"] * 8
+                list(pool.map(client.get, previews))
+                if stop.is_set():
+                    break
+
+
 def summary(latencies: list[float]) -> tuple[float, float, float]:
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -89,12 +124,19 @@ def summary(latencies: list[float]) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
+    for name in ("chat", "files"):  # either kind of tenant can be left out, to compare
+        parser.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
     with TemporaryDirectory() as tmp, run_server(Path(tmp) / "data") as server:
         quiet = summary(probe(server, args.seconds))
         stop = multiprocessing.Event()
         tenant_args = (server.base_url, server.api_url, server.admin_key, stop)
-        tenants = [multiprocessing.Process(target=hostile, args=tenant_args) for _ in range(2)]
+        tenants = [
+            multiprocessing.Process(target=hostile, args=tenant_args) for _ in range(2 * args.chat)
+        ]
+        if args.files:
+            files_args = (server.api_url, server.admin_key, stop)
+            tenants.append(multiprocessing.Process(target=hostile_files, args=files_args))
         for tenant in tenants:
             tenant.start()
         time.sleep(2)  # the tenants under way
