@@ -80,8 +80,12 @@ class KbRecord:
     @property
     def status(self) -> str:
         """Derived from the files: `parsing` while any is in progress (`init` if none has
-        started), `fail` when every file failed, otherwise `online` (also when empty)."""
+        started), `fail` when every file failed, otherwise `online`. An empty knowledge base
+        is `init`: nothing in it can be searched yet, so a client waiting for `online`
+        before asking does not ask an empty one."""
         states = {link.status for link in self.files}
+        if not states:
+            return "init"
         if states & set(IN_PROGRESS):
             return "init" if states == {"init"} else "parsing"
         if states == {"fail"}:

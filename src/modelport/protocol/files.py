@@ -6,8 +6,18 @@ from typing import Literal
 
 from .base import WireModel
 
-FilePurpose = Literal["knowledge-base", "file-parsing"]
-FILE_PURPOSES: tuple[str, ...] = ("knowledge-base", "file-parsing")
+# Baichuan's two purposes, and those other SDKs send for a file that is to be searched or
+# read (OpenAI's `assistants` and `user_data`, Moonshot's `file-extract`): all are stored and
+# echoed as sent, and any of them can join a knowledge base. Batch, fine-tune and vision files
+# are refused: nothing here would use them.
+FilePurpose = Literal["knowledge-base", "file-parsing", "assistants", "user_data", "file-extract"]
+FILE_PURPOSES: tuple[str, ...] = (
+    "knowledge-base",
+    "file-parsing",
+    "assistants",
+    "user_data",
+    "file-extract",
+)
 
 
 class FileObject(WireModel):

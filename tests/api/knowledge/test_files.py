@@ -79,10 +79,25 @@ def test_unsupported_types_are_refused(
     assert response.json()["error"]["code"] == "unsupported_file_type"
 
 
+@pytest.mark.parametrize("purpose", ["assistants", "user_data", "file-extract"])
+def test_other_sdks_purposes_are_taken_and_echoed(server: RunningServer, purpose: str) -> None:
+    client = sdk(server)
+    created = client.files.create(
+        file=("notes.txt", io.BytesIO(b"Open 9 to 5."), "text/plain"),
+        purpose=purpose,  # type: ignore[arg-type]  # Moonshot's is not in OpenAI's types
+    )
+    assert str(created.purpose) == purpose
+    api = KbApi(server)
+    kb_id = api.create_kb(f"kb-{purpose}")
+    assert api.attach(kb_id, created.id).status_code == 200
+    assert api.wait_done(kb_id)[created.id]["status"] == "online"
+
+
 def test_bad_purpose_and_missing_file_are_400(server: RunningServer) -> None:
     api = KbApi(server)
     bad = api.http.post("/files", files={"file": ("a.txt", b"x")}, data={"purpose": "fine-tune"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "purpose"
+    assert "knowledge-base" in bad.json()["error"]["message"]  # says what is accepted
     missing = api.http.post("/files", data={"purpose": "knowledge-base"})
     assert missing.status_code == 400
 

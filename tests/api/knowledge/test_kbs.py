@@ -19,7 +19,7 @@ def test_create_get_list_modify_delete(any_server: RunningServer) -> None:
     kb_id = created["id"]
     assert kb_id.startswith("kb-") and created["object"] == "knowledge-base"
     assert created["split_config"] == split
-    assert created["file_ids"] == [] and created["status"] == "online"
+    assert created["file_ids"] == [] and created["status"] == "init"  # nothing to search yet
     assert api.http.get(f"/kbs/{kb_id}").json()["name"] == "手册"
     assert kb_id in [kb["id"] for kb in api.http.get("/kbs").json()["data"]]
     modified = api.http.post(f"/kbs/{kb_id}", json={"description": "新的描述"}).json()
