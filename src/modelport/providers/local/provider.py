@@ -36,7 +36,7 @@ from ..driver import NoOptions
 from ..errors import UpstreamError
 from ..stream import Batch, ProviderStream, StreamEnd
 from .convert import sampling_choices, template_messages
-from .tools import ParsedCall, call_id, parse_call
+from .tools import ParsedCall, call_id, parse_call, parse_partial_call
 
 RENDER_THREADS = 2
 # A prompt this short is rendered in well under a millisecond
@@ -301,19 +301,32 @@ class _ChunkShaper:
         held, self.buffered[index] = self.buffered[index], ""
         if self.mode == "named":
             return self._delta(index, Delta(), _finish_reason(reason, True, self.legacy))
-        call = parse_call(held, self.request) if held else None
+        call, partial = _parse(held, self.request)
         if call is not None:
             delta = _call_delta(call, self.call_ids[index], self.legacy)
-            return self._delta(index, delta, _finish_reason(reason, True, self.legacy))
+            return self._delta(index, delta, _finish_reason(reason, True, self.legacy, partial))
         out = self._delta(index, Delta(content=held) if held else Delta())
         out.extend(self._delta(index, Delta(), _finish_reason(reason, False, self.legacy)))
         return out
 
 
-def _finish_reason(engine_reason: str, called: bool, legacy: bool) -> FinishReason:
+def _parse(text: str, request: ChatCompletionRequest) -> tuple[ParsedCall | None, bool]:
+    """The call in a choice's text, and whether it was cut short: a forced ("required")
+    call cut by `max_tokens` or a stop sequence is returned as far as it got, as a named
+    one is, never as the grammar's wrapper in `content`."""
+    call = parse_call(text, request)
+    if call is not None:
+        return call, False
+    partial = parse_partial_call(text, request)
+    return partial, partial is not None
+
+
+def _finish_reason(
+    engine_reason: str, called: bool, legacy: bool, partial: bool = False
+) -> FinishReason:
     if engine_reason == "length":
         return "length"
-    if called:
+    if called and not partial:
         return "function_call" if legacy else "tool_calls"
     return "stop"
 
@@ -334,7 +347,7 @@ def _call_delta(call: ParsedCall, identifier: str, legacy: bool) -> Delta:
 
 
 def _final_choice(index: int, text: str, reason: str, request: ChatCompletionRequest) -> Choice:
-    call = parse_call(text, request)
+    call, partial = _parse(text, request)
     legacy = request.uses_legacy_functions()
     if call is None:
         message = AssistantMessage(content=text)
@@ -351,5 +364,7 @@ def _final_choice(index: int, text: str, reason: str, request: ChatCompletionReq
             ]
         )
     return Choice(
-        index=index, message=message, finish_reason=_finish_reason(reason, call is not None, legacy)
+        index=index,
+        message=message,
+        finish_reason=_finish_reason(reason, call is not None, legacy, partial),
     )

@@ -8,6 +8,7 @@ the model may answer in text or with a JSON call, which is recognised after the 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -16,6 +17,8 @@ from ...engine.grammar import json_schema_grammar, tool_call_schema
 from ...protocol.chat import ChatCompletionRequest, FunctionDefinition
 
 ToolMode = Literal["none", "auto", "required", "named"]
+
+_NAME = re.compile(r'"((?:[^"\\]|\\.)*)(")?')
 
 
 @dataclass(frozen=True)
@@ -81,3 +84,49 @@ def parse_call(text: str, request: ChatCompletionRequest) -> ParsedCall | None:
     if isinstance(arguments, str):
         return ParsedCall(data["name"], arguments)
     return ParsedCall(data["name"], json.dumps(arguments, ensure_ascii=False))
+
+
+def parse_partial_call(text: str, request: ChatCompletionRequest) -> ParsedCall | None:
+    """The call a grammar-forced ("required") output cut short (by `max_tokens` or a stop
+    sequence) had begun: as much of it as was written, like a named call cut the same way.
+
+    The name is the one function it can still become (every function when only one is
+    declared; "" while several remain); the arguments are the JSON text written so far.
+    """
+    if request.tool_mode() != "required":
+        return None
+    head = _call_head(text)
+    if head is None:
+        return None
+    written, closed, arguments = head
+    names = [f.name for f in request.function_definitions()]
+    candidates = [n for n in names if (n == written if closed else n.startswith(written))]
+    return ParsedCall(candidates[0] if len(candidates) == 1 else "", arguments)
+
+
+def _call_head(text: str) -> tuple[str, bool, str] | None:
+    """(name written so far, whether its string closed, the arguments' text) of a cut
+    `{"name": ..., "arguments": ...}`, or None if the text is not the start of one."""
+    rest = text
+    name, closed = "", False
+    for part in ("{", '"name"', ":", None, ",", '"arguments"', ":"):
+        rest = rest.lstrip()
+        if not rest:
+            return name, closed, ""
+        if part is None:  # the name's string, maybe cut inside
+            match = _NAME.match(rest)
+            if match is None:
+                return None
+            try:
+                name = json.loads('"' + match.group(1) + '"')
+            except ValueError:  # cut inside an escape
+                name = match.group(1)
+            closed = bool(match.group(2))
+            rest = rest[match.end() :]
+        elif rest.startswith(part):
+            rest = rest[len(part) :]
+        elif part.startswith(rest):  # cut inside this piece of the wrapper
+            return name, closed, ""
+        else:
+            return None
+    return name, closed, rest.lstrip()
