@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import __version__
-from .api import channels, chat, completions, health, models
+from .api import channels, chat, completions, health, messages, models
 from .api.account import router as account_router
 from .api.admin import router as admin_router
 from .api.console import attach_console
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     install_knowledge_errors(app)
-    for module in (chat, completions, models, health, channels):
+    for module in (chat, completions, messages, models, health, channels):
         app.include_router(module.router)
     for router in (admin_router, account_router, metrics_router):
         app.include_router(router)

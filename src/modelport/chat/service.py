@@ -167,10 +167,15 @@ class ChatService:
         return response
 
     async def open_stream(
-        self, request: ChatCompletionRequest, caller: Caller, shape: Shape | None = None
+        self,
+        request: ChatCompletionRequest,
+        caller: Caller,
+        shape: Shape | None = None,
+        stream_type: type[ChatStream] = ChatStream,
     ) -> ChatStream:
         """Start a stream; failures before its first chunk raise, so they get a real status.
-        `shape` gives the chunks another wire form (a legacy completion's)."""
+        `shape` gives the chunks another wire form (a legacy completion's); `stream_type`
+        another framing altogether (a Messages stream's named events)."""
         booking, augmented = await self._prepare(request, caller, stream=True)
         request = augmented.request
         attempts = Attempts(self.router, booking.model)
@@ -200,7 +205,7 @@ class ChatService:
             self.ledger.progress(entry)
 
         name, chat_id, extras = booking.model.name, completion_id(), augmented.response_fields
-        return ChatStream(source, first, request, name, chat_id, settle, extras, progress, shape)
+        return stream_type(source, first, request, name, chat_id, settle, extras, progress, shape)
 
     async def _start(
         self, request: ChatCompletionRequest, route: Route, abandoned: _Abandoned

@@ -7,6 +7,7 @@ from typing import Any
 
 from ...protocol.chat import ChatCompletionRequest
 from ...protocol.chat_response import ChatCompletion, ChatCompletionChunk, FinishReason, Usage
+from ...protocol.messages_chat import MessagesChat
 from ...settings import ChannelConfig
 from ..chunks import ChunkBuilder
 from ..driver import Call, HTTPAdapter, base_url_of
@@ -123,6 +124,11 @@ class AnthropicProvider(HTTPAdapter):
         key = self._keys.next(channel) or ""
         headers = {"x-api-key": key, "anthropic-version": API_VERSION}
         url = base_url_of(channel, DEFAULT_BASE_URL) + "/v1/messages"
+        if isinstance(request, MessagesChat):  # a /v1/messages request: relayed as sent
+            from .relay import relay_body, relay_headers
+
+            headers.update(relay_headers(request, API_VERSION))
+            return Call(url, headers, relay_body(request, channel, stream=stream))
         return Call(url, headers, request_to_claude(request, channel, stream=stream))
 
     def error_from(self, status: int, raw: bytes, headers: Mapping[str, str]) -> UpstreamError:
@@ -131,7 +137,15 @@ class AnthropicProvider(HTTPAdapter):
     def completion_from(
         self, data: dict[str, Any], request: ChatCompletionRequest, channel: ChannelConfig
     ) -> ChatCompletion:
+        if isinstance(request, MessagesChat):  # the vendor's answer kept beside ours
+            from .relay import relayed_completion
+
+            return relayed_completion(data, request)
         return claude_to_openai(data, request)
 
     def reader(self, request: ChatCompletionRequest, channel: ChannelConfig) -> ClaudeStreamReader:
+        if isinstance(request, MessagesChat):  # each vendor event kept beside our chunks
+            from .relay import RelayStreamReader
+
+            return RelayStreamReader(request, upstream_model(request, channel))
         return ClaudeStreamReader(request, upstream_model(request, channel))
