@@ -24,6 +24,7 @@ from .api.knowledge_deps import install_knowledge_errors
 from .api.metrics import router as metrics_router
 from .api.openapi import install_openapi
 from .api.request_log import router as request_log_router
+from .api.responses import router as responses_router
 from .observability.logs import configure_logging
 from .observability.metrics import Metrics
 from .services import build_services
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(embeddings_router)
     app.include_router(kb_search_router)
     app.include_router(request_log_router)
+    app.include_router(responses_router)
     attach_console(app)
     # Uploads get the file limit plus room for the multipart framing; the router checks the
     # file itself.

@@ -27,8 +27,9 @@ from .sse import DONE, error_event, event
 Settle = Callable[[Usage, int, str | None, bool], Awaitable[None]]
 # Keeps what a stream under way has produced so far (usage, whether an estimate).
 Progress = Callable[[Usage, bool], None]
-# Another wire shape for each chunk (a legacy completion's events); None drops the chunk.
-Shape = Callable[[ChatCompletionChunk], BaseModel | None]
+# Another wire shape for each chunk (a legacy completion's events; or a Responses stream's
+# frames, as ready bytes); None drops the chunk.
+Shape = Callable[[ChatCompletionChunk], BaseModel | bytes | None]
 PROGRESS_EVERY = 1.0  # seconds: the most a crash can lose of a stream's usage
 
 
@@ -123,7 +124,9 @@ class ChatStream:
         if self._shape is None:
             return event(chunk)
         shaped = self._shape(chunk)
-        return b"" if shaped is None else event(shaped)
+        if shaped is None or isinstance(shaped, bytes):
+            return shaped or b""
+        return event(shaped)
 
     def _release_held(self) -> bytes:
         held, self._held = self._held, []

@@ -2,8 +2,16 @@
 
 # Every table module is imported here so that `Base.metadata` is complete whichever part of the
 # package is imported first (Alembic's env.py and the schema tests rely on it).
-from . import knowledge_tables, platform_tables
+from . import knowledge_tables, platform_tables, response_tables
 from .db import Database
 from .tables import ApiKey, Base, UsageRecord
 
-__all__ = ["ApiKey", "Base", "Database", "UsageRecord", "knowledge_tables", "platform_tables"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Database",
+    "UsageRecord",
+    "knowledge_tables",
+    "platform_tables",
+    "response_tables",
+]
