@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 
@@ -201,3 +202,13 @@ def test_refusals(
     response = post(server, body)
     assert response.status_code == status, response.text
     assert needle in json.dumps(response.json()["error"])
+
+
+def test_the_openapi_document_shows_the_routes(running: tuple[RunningServer, Starlette]) -> None:
+    server, _ = running
+    document = httpx.get(server.base_url + "/openapi.json", timeout=30).json()
+    create = document["paths"]["/v1/responses"]["post"]
+    schema = create["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/ResponseCreateRequest"}
+    assert "ResponseCreateRequest" in document["components"]["schemas"]
+    assert {"get", "delete"} <= set(document["paths"]["/v1/responses/{response_id}"])

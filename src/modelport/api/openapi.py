@@ -10,15 +10,18 @@ from pydantic import BaseModel
 
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.completions import CompletionRequest
+from ..protocol.responses import ResponseCreateRequest
 from .chat import PATH as CHAT_PATH
 from .chat_body import request_body_schema
 from .completions import PATH as COMPLETIONS_PATH
 from .errors import document_errors
+from .responses import PATH as RESPONSES_PATH
 
 # The routes that read their body themselves, and the models they read it as.
 _SELF_READ: tuple[tuple[str, type[BaseModel]], ...] = (
     (CHAT_PATH, ChatCompletionRequest),
     (COMPLETIONS_PATH, CompletionRequest),
+    (RESPONSES_PATH, ResponseCreateRequest),
 )
 
 
