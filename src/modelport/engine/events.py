@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .logprobs import TokenLogprob
+
 
 @dataclass(frozen=True)
 class TextDelta:
     text: str
     tokens: int  # tokens produced so far by this sequence
+    # the tokens' logprobs since the last delta (when asked for): those whose bytes made the
+    # text; a delta may carry only logprobs (tokens whose text was cut or is still held)
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True)

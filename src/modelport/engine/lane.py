@@ -21,6 +21,7 @@ from typing import Literal
 from .events import EngineEvent, Failed, Finished, TextDelta
 from .generation import Generation
 from .intake import Intake
+from .logprobs import TokenLogprob, token_logprob
 from .native import ContextShape, NativeContext, NativeModel
 from .sampling import free_sampler, sample
 from .sequence import Sequence
@@ -224,7 +225,19 @@ class Lane:
             if seq.prefilled < len(seq.prompt):  # a follower: the leader's prompt is now in KV
                 self._ctx.copy_sequence(self._leader_of(seq).seq_id, seq.seq_id, len(seq.prompt))
                 seq.prefilled = seq.position = len(seq.prompt)
-            self._accept(seq, sample(seq.sampler, self._ctx.ptr, index))
+            token = sample(seq.sampler, self._ctx.ptr, index)
+            if seq.params.logprobs is not None and not self.model.is_end_of_generation(token):
+                seq.logprobs.append(
+                    token_logprob(
+                        self._ctx.ptr,
+                        index,
+                        token,
+                        seq.params.logprobs,
+                        self.model.n_vocab,
+                        self.model.token_bytes,
+                    )
+                )
+            self._accept(seq, token)
 
     def _accept(self, seq: Sequence, token: int) -> None:
         if self.model.is_end_of_generation(token):
@@ -234,7 +247,7 @@ class Lane:
         seq.handle.produced[seq.index] = seq.generated
         text = seq.assembler.feed(self.model.piece(token))
         if text:
-            self.emit(seq, TextDelta(text, seq.generated))
+            self.emit(seq, TextDelta(text, seq.generated, _take(seq)))
         if seq.assembler.stopped:
             self._finish(seq, reason="stop")
         elif seq.generated >= seq.params.max_tokens:
@@ -251,8 +264,8 @@ class Lane:
         assert self._ctx is not None
         if reason != "cancelled" and failure is None:
             tail = seq.assembler.flush()
-            if tail:
-                self.emit(seq, TextDelta(tail, seq.generated))
+            if tail or seq.logprobs:
+                self.emit(seq, TextDelta(tail, seq.generated, _take(seq)))
         self._active.remove(seq)
         self._ctx.forget(seq.seq_id)
         self._free_ids.append(seq.seq_id)
@@ -289,6 +302,14 @@ class Lane:
                 loop.call_soon_threadsafe(_deliver_all, items)
             except RuntimeError:  # that loop has closed; nobody is listening
                 log.debug("dropped %d events for a closed loop", len(items))
+
+
+def _take(seq: Sequence) -> tuple[TokenLogprob, ...]:
+    """The logprobs of the tokens behind the text released now (and since the last delta)."""
+    if not seq.logprobs:
+        return ()
+    taken, seq.logprobs = tuple(seq.logprobs), []
+    return taken
 
 
 def _deliver_all(items: list[_Delivery]) -> None:

@@ -87,6 +87,10 @@ class NativeModel:
         self._piece_cache[token] = out
         return out
 
+    def token_bytes(self, token: int) -> bytes:
+        """What a token writes, or for a control token (which writes nothing) its name."""
+        return self.piece(token) or self.token_text(token).encode("utf-8")
+
     def is_end_of_generation(self, token: int) -> bool:
         return bool(ll.llama_vocab_is_eog(self.vocab, token))
 

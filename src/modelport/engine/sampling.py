@@ -24,6 +24,7 @@ class SamplingParams:
     max_tokens: int = 512
     stop: tuple[str, ...] = ()
     grammar: str | None = None  # GBNF, root rule "root"
+    logprobs: int | None = None  # None: none; n: each token's logprob and the n likeliest
 
 
 def build_sampler(params: SamplingParams, vocab: Any, n_vocab: int) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 from .detokenize import TextAssembler
 from .generation import Generation
+from .logprobs import TokenLogprob
 from .sampling import SamplingParams
 
 
@@ -33,6 +34,7 @@ class Sequence:
     generated: int = 0
     share: PromptShare | None = None
     followers: list[Sequence] = field(default_factory=list)
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # not yet delivered
 
     @property
     def decoding(self) -> bool:

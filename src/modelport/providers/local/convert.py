@@ -103,6 +103,7 @@ def sampling_choices(
         max_tokens=max_tokens,
         stop=tuple(request.stop or ()),
         grammar=_grammar_or_400(request),
+        logprobs=(request.top_logprobs or 0) if request.logprobs else None,
     )
     choices = []
     for i in range(request.n):

@@ -10,20 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from ...engine.engine import LocalEngine
 from ...engine.events import EngineBusy, EngineClosed, Failed, Finished, TextDelta
 from ...engine.generation import Generation
+from ...engine.logprobs import TokenLogprob as EngineLogprob
 from ...engine.prompt import PromptError
 from ...protocol.chat import ChatCompletionRequest
 from ...protocol.chat_response import (
-    AssistantMessage,
     ChatCompletion,
-    ChatCompletionChunk,
-    Choice,
-    ChunkChoice,
-    Delta,
-    FinishReason,
-    FunctionCallDelta,
-    FunctionCallOut,
-    ToolCallDelta,
-    ToolCallOut,
     Usage,
     completion_id,
 )
@@ -36,7 +27,7 @@ from ..driver import NoOptions
 from ..errors import UpstreamError
 from ..stream import Batch, ProviderStream, StreamEnd
 from .convert import sampling_choices, template_messages
-from .tools import ParsedCall, call_id, parse_call, parse_partial_call
+from .shaping import ChunkShaper, final_choice, wire_logprobs
 
 RENDER_THREADS = 2
 # A prompt this short is rendered in well under a millisecond
@@ -167,10 +158,12 @@ class LocalProvider:
         generation = await self._start(request, channel)
         texts = [""] * request.n
         reasons: list[str] = ["stop"] * request.n
+        logprobs = [list[EngineLogprob]() for _ in range(request.n)]
         try:
             async for index, event in generation.events():
                 if isinstance(event, TextDelta):
                     texts[index] += event.text
+                    logprobs[index].extend(event.logprobs)
                 elif isinstance(event, Finished):
                     reasons[index] = event.reason
                 elif isinstance(event, Failed):
@@ -178,7 +171,16 @@ class LocalProvider:
         finally:
             if not generation.done:
                 await generation.cancelled()
-        choices = [_final_choice(i, texts[i], reasons[i], request) for i in range(request.n)]
+        choices = [
+            final_choice(
+                i,
+                texts[i],
+                reasons[i],
+                request,
+                wire_logprobs(logprobs[i]) if request.logprobs else None,
+            )
+            for i in range(request.n)
+        ]
         return ChatCompletion(
             id=completion_id(),
             created=int(time.time()),
@@ -216,11 +218,11 @@ class _LocalRun:
     async def items(self) -> AsyncGenerator[Batch, None]:
         request = self._request
         generation = self._generation = await self._provider._start(request, self._channel)
-        shaper = _ChunkShaper(request)
+        shaper = ChunkShaper(request)
         try:
             async for index, event in generation.events():
                 if isinstance(event, TextDelta):
-                    yield list(shaper.text(index, event.text))
+                    yield list(shaper.text(index, event.text, event.logprobs))
                 elif isinstance(event, Finished):
                     yield list(shaper.finish(index, event.reason))
                 else:
@@ -229,142 +231,3 @@ class _LocalRun:
         finally:
             if not generation.done:
                 await generation.cancelled()
-
-
-class _ChunkShaper:
-    """Turns per-choice text into OpenAI chunks, streaming tool-call arguments when forced."""
-
-    def __init__(self, request: ChatCompletionRequest) -> None:
-        self.request = request
-        self.id = completion_id()
-        self.created = int(time.time())
-        self.mode = request.tool_mode()
-        self.legacy = request.uses_legacy_functions()
-        n = request.n
-        self.started = [False] * n
-        self.buffered = [""] * n  # text held back while it may still be a tool call
-        self.committed = [False] * n  # the choice answered in text: stream it as it comes
-        self.call_ids = [call_id() for _ in range(n)]
-
-    def chunk(self, choices: list[ChunkChoice], usage: Usage | None = None) -> ChatCompletionChunk:
-        return ChatCompletionChunk(
-            id=self.id, created=self.created, model=self.request.model, choices=choices, usage=usage
-        )
-
-    def _delta(
-        self, index: int, delta: Delta, finish: FinishReason | None = None
-    ) -> list[ChatCompletionChunk]:
-        out = []
-        if not self.started[index]:
-            self.started[index] = True
-            first = Delta(role="assistant", content="" if self.mode != "named" else None)
-            if self.mode == "named":
-                first = Delta(role="assistant", **self._call_head(index))
-            out.append(self.chunk([ChunkChoice(index=index, delta=first)]))
-        if delta.content or delta.tool_calls or delta.function_call or finish:
-            out.append(self.chunk([ChunkChoice(index=index, delta=delta, finish_reason=finish)]))
-        return out
-
-    def _call_head(self, index: int) -> dict[str, object]:
-        name = self.request.named_function() or ""
-        if self.legacy:
-            return {"function_call": FunctionCallDelta(name=name, arguments="")}
-        head = ToolCallDelta(
-            index=0,
-            id=self.call_ids[index],
-            type="function",
-            function=FunctionCallDelta(name=name, arguments=""),
-        )
-        return {"tool_calls": [head]}
-
-    def _arguments(self, text: str) -> Delta:
-        if self.legacy:
-            return Delta(function_call=FunctionCallDelta(arguments=text))
-        return Delta(
-            tool_calls=[ToolCallDelta(index=0, function=FunctionCallDelta(arguments=text))]
-        )
-
-    def text(self, index: int, text: str) -> list[ChatCompletionChunk]:
-        if self.mode == "named":
-            return self._delta(index, self._arguments(text))
-        if self.mode in ("auto", "required") and not self.committed[index]:
-            held = self.buffered[index] + text
-            if self.mode == "required" or held.lstrip().startswith("{") or not held.strip():
-                self.buffered[index] = held  # may be a call: decide at the end
-                return []
-            self.buffered[index] = ""
-            self.committed[index] = True
-            return self._delta(index, Delta(content=held))
-        return self._delta(index, Delta(content=text))
-
-    def finish(self, index: int, reason: str) -> list[ChatCompletionChunk]:
-        held, self.buffered[index] = self.buffered[index], ""
-        if self.mode == "named":
-            return self._delta(index, Delta(), _finish_reason(reason, True, self.legacy))
-        call, partial = _parse(held, self.request)
-        if call is not None:
-            delta = _call_delta(call, self.call_ids[index], self.legacy)
-            return self._delta(index, delta, _finish_reason(reason, True, self.legacy, partial))
-        out = self._delta(index, Delta(content=held) if held else Delta())
-        out.extend(self._delta(index, Delta(), _finish_reason(reason, False, self.legacy)))
-        return out
-
-
-def _parse(text: str, request: ChatCompletionRequest) -> tuple[ParsedCall | None, bool]:
-    """The call in a choice's text, and whether it was cut short: a forced ("required")
-    call cut by `max_tokens` or a stop sequence is returned as far as it got, as a named
-    one is, never as the grammar's wrapper in `content`."""
-    call = parse_call(text, request)
-    if call is not None:
-        return call, False
-    partial = parse_partial_call(text, request)
-    return partial, partial is not None
-
-
-def _finish_reason(
-    engine_reason: str, called: bool, legacy: bool, partial: bool = False
-) -> FinishReason:
-    if engine_reason == "length":
-        return "length"
-    if called and not partial:
-        return "function_call" if legacy else "tool_calls"
-    return "stop"
-
-
-def _call_delta(call: ParsedCall, identifier: str, legacy: bool) -> Delta:
-    if legacy:
-        return Delta(function_call=FunctionCallDelta(name=call.name, arguments=call.arguments))
-    return Delta(
-        tool_calls=[
-            ToolCallDelta(
-                index=0,
-                id=identifier,
-                type="function",
-                function=FunctionCallDelta(name=call.name, arguments=call.arguments),
-            )
-        ]
-    )
-
-
-def _final_choice(index: int, text: str, reason: str, request: ChatCompletionRequest) -> Choice:
-    call, partial = _parse(text, request)
-    legacy = request.uses_legacy_functions()
-    if call is None:
-        message = AssistantMessage(content=text)
-    elif legacy:
-        message = AssistantMessage(
-            function_call=FunctionCallOut(name=call.name, arguments=call.arguments)
-        )
-    else:
-        message = AssistantMessage(
-            tool_calls=[
-                ToolCallOut(
-                    id=call_id(), function=FunctionCallOut(name=call.name, arguments=call.arguments)
-                )
-            ]
-        )
-    return Choice(
-        index=index,
-        message=message,
-        finish_reason=_finish_reason(reason, call is not None, legacy, partial),
-    )
