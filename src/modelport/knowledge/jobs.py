@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from .background import lower_this_thread
 from .blobs import BlobStore
 from .catalog import KnowledgeCatalog
 from .embed import Embedder
@@ -67,7 +68,9 @@ class IngestionWorker:
         self._queue: FairQueue[_Job] = FairQueue()
         self._running: _Job | None = None
         self._task: asyncio.Task[None] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="ingest", initializer=lower_this_thread
+        )
 
     async def start(self) -> None:
         """Queue what a previous run left unfinished, then start working."""

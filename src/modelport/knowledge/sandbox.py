@@ -22,6 +22,7 @@ from typing import Any
 
 from .chunk import SplitConfig, chunk_document
 from .document import Chunk, FileKind
+from .background import lower_this_thread
 from .errors import IngestionCancelled, ParseError, ParseLimitExceeded, UnsupportedFileType
 from .limits import ParseLimits, too_many_chunks, too_slow
 from .parse import parse_document
@@ -136,6 +137,7 @@ def _wait(
 
 def _child(sender: Connection, request: _Request) -> None:
     """In the child: parse (and chunk), send back the result or the error, as plain values."""
+    lower_this_thread()  # a preview's parse too, not only ingestion's, yields to requests
     limits = request.limits
     try:
         document = parse_document(
