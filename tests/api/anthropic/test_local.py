@@ -4,6 +4,8 @@ stream, the system prompt as text or blocks or (as newer Claude Code sends it) a
 
 from __future__ import annotations
 
+from typing import Any
+
 import anthropic
 import httpx
 
@@ -76,3 +78,31 @@ def test_bearer_token_and_version_header(setup: Setup) -> None:
     )
     assert response.status_code == 200 and response.json()["type"] == "message"
     assert client is not None
+
+
+def test_forced_tool_call_sync_and_stream(setup: Setup) -> None:
+    """The embedded engine's constrained tool call, as a `tool_use` block with its input."""
+    tool: Any = {
+        "name": "get_weather",
+        "input_schema": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    }
+    choice: Any = {"type": "tool", "name": "get_weather"}
+    ask: Any = [{"role": "user", "content": "Weather in Paris?"}]
+    client = setup.client()
+    reply = client.messages.create(
+        model=LOCAL, max_tokens=48, tools=[tool], tool_choice=choice, messages=ask
+    )
+    (call,) = [b for b in reply.content if b.type == "tool_use"]
+    assert call.name == "get_weather" and isinstance(call.input, dict) and "city" in call.input
+    assert reply.stop_reason == "tool_use"
+    with client.messages.stream(
+        model=LOCAL, max_tokens=48, tools=[tool], tool_choice=choice, messages=ask
+    ) as stream:
+        final = stream.get_final_message()
+    (streamed,) = [b for b in final.content if b.type == "tool_use"]
+    assert streamed.name == "get_weather" and "city" in streamed.input  # type: ignore[operator]
+    assert final.stop_reason == "tool_use"
