@@ -4,9 +4,11 @@ embedded engine and relayed to an OpenAI-compatible upstream as chat completions
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from pydantic import BaseModel
@@ -248,3 +250,30 @@ def test_local_model_parses_a_json_schema(running: tuple[RunningServer, Starlett
         temperature=0,
     )
     assert isinstance(parsed.output_parsed, City), parsed.output_text
+
+
+def test_a_response_is_admitted_and_booked_as_chat(
+    running: tuple[RunningServer, Starlette],
+) -> None:
+    server, _ = running
+    admin = httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer {server.admin_key}"}
+    )
+    created = admin.post("/admin/keys", json={"name": "r", "owner": "booked"}).json()
+    sdk = client(server, created["key"])
+    sdk.responses.create(model=RELAYED, input="count me")
+    list(sdk.responses.create(model=RELAYED, input="and me", stream=True))
+    deadline = time.monotonic() + 20
+    while True:
+        report = admin.get("/admin/usage", params={"key_id": created["id"]}).json()
+        if report["totals"]["requests"] >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert report["totals"]["requests"] == 2
+    assert report["totals"]["completion_tokens"] == 3 + 3  # "Echo: count me", "Echo: and me"
+    limited = admin.post(
+        "/admin/keys", json={"name": "r", "owner": "booked", "allowed_models": [LOCAL]}
+    ).json()
+    with pytest.raises(openai.APIStatusError) as refused:
+        client(server, limited["key"]).responses.create(model=RELAYED, input="no")
+    assert refused.value.status_code in (403, 404)
