@@ -24,6 +24,7 @@ from .api.knowledge_deps import install_knowledge_errors
 from .api.metrics import router as metrics_router
 from .api.openapi import install_openapi
 from .api.request_log import router as request_log_router
+from .api.rerank import router as rerank_router
 from .api.responses import router as responses_router
 from .observability.logs import configure_logging
 from .observability.metrics import Metrics
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(files_router)
     app.include_router(kbs_router)
     app.include_router(embeddings_router)
+    app.include_router(rerank_router)
     app.include_router(kb_search_router)
     app.include_router(request_log_router)
     app.include_router(responses_router)

@@ -236,6 +236,8 @@ class KnowledgeSettings(BaseModel):
     embedding_models: list[str] = Field(
         default_factory=lambda: ["multilingual-e5-small", "Baichuan-Text-Embedding"]
     )
+    # Names `/v1/rerank` answers to locally (e5 cosine blended with keywords: docs/rerank.md).
+    rerank_models: list[str] = Field(default_factory=lambda: ["multilingual-e5-small-rerank"])
     # What parsing one file may cost (docs/platform.md, "Limits on parsing files"): past any
     # of these an attachment is `fail` with the limit as its reason, `parsed-content` is 400.
     parse_seconds: float = Field(default=60.0, gt=0, le=3600)  # wall clock, in a child process

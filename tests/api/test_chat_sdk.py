@@ -276,7 +276,12 @@ def test_json_schema_mode_matches_schema(client: openai.OpenAI, model_name: str)
 
 
 def test_models_listing_and_lookup(client: openai.OpenAI, model_name: str) -> None:
-    # The chat models, then the embedding models `/v1/embeddings` serves.
+    # The chat models, then the embedding models `/v1/embeddings` serves, then `/v1/rerank`'s.
     listed = [m.id for m in client.models.list()]
-    assert listed == [model_name, "multilingual-e5-small", "Baichuan-Text-Embedding"]
+    assert listed == [
+        model_name,
+        "multilingual-e5-small",
+        "Baichuan-Text-Embedding",
+        "multilingual-e5-small-rerank",
+    ]
     assert client.models.retrieve(model_name).owned_by == "modelport"

@@ -13,7 +13,8 @@ router = APIRouter()
 
 @router.get("/v1/models", response_model=ModelList, responses={401: {"model": ErrorResponse}})
 async def list_models(key: KeyDep, services: ServicesDep) -> ModelList:
-    return services.catalogue.cards(services.settings.knowledge.embedding_models)
+    knowledge = services.settings.knowledge
+    return services.catalogue.cards(knowledge.embedding_models, knowledge.rerank_models)
 
 
 @router.get(
@@ -25,4 +26,6 @@ async def get_model(model_id: str, key: KeyDep, services: ServicesDep) -> ModelC
     catalogue = services.catalogue
     if model_id not in catalogue and model_id in services.settings.knowledge.embedding_models:
         return catalogue.extra_card(model_id)  # an embedding model (`/v1/embeddings`)
+    if model_id not in catalogue and model_id in services.settings.knowledge.rerank_models:
+        return catalogue.extra_card(model_id, "rerank")  # a local rerank model (`/v1/rerank`)
     return catalogue.card(model_id)

@@ -30,14 +30,19 @@ class Catalogue:
         model = self.resolve(name)
         return ModelCard(id=model.name, created=self._created, owned_by=model.owned_by)
 
-    def cards(self, extra: list[str] | None = None) -> ModelList:
+    def cards(self, extra: list[str] | None = None, rerank: list[str] | None = None) -> ModelList:
         """Every model's card, then one for each `extra` name not already listed (the
-        embedding models, which `/v1/embeddings` serves outside the catalogue)."""
+        embedding models, which `/v1/embeddings` serves outside the catalogue), then the
+        `rerank` ones (`/v1/rerank`'s)."""
         data = [self.card(name) for name in self._models]
         data += [self.extra_card(name) for name in dict.fromkeys(extra or ()) if name not in self]
+        listed = {card.id for card in data}
+        data += [
+            self.extra_card(name, "rerank")
+            for name in dict.fromkeys(rerank or ())
+            if name not in listed
+        ]
         return ModelList(data=data)
 
-    def extra_card(self, name: str) -> ModelCard:
-        return ModelCard(
-            id=name, created=self._created, owned_by="modelport", endpoints=["embeddings"]
-        )
+    def extra_card(self, name: str, endpoint: str = "embeddings") -> ModelCard:
+        return ModelCard(id=name, created=self._created, owned_by="modelport", endpoints=[endpoint])
