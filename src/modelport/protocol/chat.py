@@ -159,6 +159,8 @@ class NamedToolChoice(RequestModel):
 
 ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
 FunctionCallChoice = Literal["none", "auto"] | NamedFunction
+# OpenAI's reasoning_effort; each vendor's mapping is in providers/reasoning.py.
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 
 
 class JSONSchemaSpec(RequestModel):
@@ -212,6 +214,7 @@ class ChatCompletionRequest(RequestModel):
     function_call: FunctionCallChoice | None = None
     logprobs: StrictBool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    reasoning_effort: ReasoningEffort | None = None
     knowledge_base: KnowledgeBaseRef | None = None
     with_search_enhance: StrictBool = False
 
@@ -296,6 +299,10 @@ class ChatCompletionRequest(RequestModel):
         if choice in ("none", "required"):
             return choice
         return "auto"
+
+    def wants_reasoning(self) -> bool:
+        """The client asked for reasoning ("none" asks for none)."""
+        return self.reasoning_effort not in (None, "none")
 
     def knowledge_base_ids(self) -> list[str]:
         ids = list(self.knowledge_base.ids) if self.knowledge_base else []

@@ -3,21 +3,24 @@
 Parsing goes through pydantic in one pass from the JSON text (no dict in between); fields we
 do not know are ignored, so a vendor's additions never break a stream. Quirks of the family
 live here: Moonshot reports a stream's usage inside the choice, some servers omit `id`,
-`created` or `total_tokens`, and errors may arrive as a stream event.
+`created` or `total_tokens`, errors may arrive as a stream event, and vLLM (since it renamed
+the field) sends reasoning as `reasoning` where DeepSeek sends `reasoning_content`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ...protocol.base import WireModel
 from ...protocol.chat_response import (
+    AssistantMessage,
     ChatCompletion,
     ChatCompletionChunk,
     Choice,
     ChunkChoice,
+    Delta,
     Usage,
 )
 
@@ -28,7 +31,29 @@ def complete_usage(usage: Usage | None) -> Usage | None:
     return usage
 
 
+def _reasoning_as_ours(data: Any) -> Any:
+    """vLLM's `reasoning` read as `reasoning_content` (DeepSeek's, preferred when both come)."""
+    if isinstance(data, dict) and data.get("reasoning_content") is None:
+        reasoning = data.get("reasoning")
+        if isinstance(reasoning, str):
+            return {**data, "reasoning_content": reasoning}
+    return data
+
+
+class UpstreamDelta(Delta):
+    _vllm = model_validator(mode="before")(_reasoning_as_ours)
+
+
+class UpstreamMessage(AssistantMessage):
+    _vllm = model_validator(mode="before")(_reasoning_as_ours)
+
+
+class UpstreamMessageChoice(Choice):
+    message: UpstreamMessage
+
+
 class UpstreamChoice(ChunkChoice):
+    delta: UpstreamDelta
     usage: Usage | None = Field(default=None, exclude=True)  # Moonshot puts it here
 
 
@@ -58,7 +83,7 @@ class UpstreamCompletion(WireModel):
     id: str = ""
     created: int = 0
     model: str = ""
-    choices: list[Choice] = Field(default_factory=list)
+    choices: list[UpstreamMessageChoice] = Field(default_factory=list)
     usage: Usage | None = None
     system_fingerprint: str | None = None
     error: Any = None
@@ -68,7 +93,7 @@ class UpstreamCompletion(WireModel):
             id=self.id or "chatcmpl-upstream",
             created=self.created,
             model=self.model,
-            choices=self.choices,
+            choices=list(self.choices),
             usage=complete_usage(self.usage) or Usage(),
             system_fingerprint=self.system_fingerprint,
         )
