@@ -52,12 +52,15 @@ def completion_from_parts(
     finishes: list[FinishReason | None],
     usage: Usage,
     id: str | None = None,
+    reasoning: list[str] | None = None,
 ) -> ChatCompletion:
-    """One choice per index of `texts`/`calls`/`finishes`."""
+    """One choice per index of `texts`/`calls`/`finishes` (and `reasoning`, where given)."""
     legacy = request.uses_legacy_functions()
     choices: list[Choice] = []
     for index, (text, tool_calls, finish) in enumerate(zip(texts, calls, finishes, strict=True)):
         message = AssistantMessage(content=text if text or not tool_calls else None)
+        if reasoning is not None and index < len(reasoning) and reasoning[index]:
+            message.reasoning_content = reasoning[index]
         if tool_calls and legacy:
             first = tool_calls[0]
             message.function_call = FunctionCallOut(name=first.name, arguments=first.arguments)
@@ -165,6 +168,9 @@ class ChunkBuilder:
 
     def text(self, text: str, index: int = 0) -> ChatCompletionChunk:
         return self._chunk([ChunkChoice(index=index, delta=Delta(content=text))])
+
+    def reasoning(self, text: str, index: int = 0) -> ChatCompletionChunk:
+        return self._chunk([ChunkChoice(index=index, delta=Delta(reasoning_content=text))])
 
     def tool_start(
         self, call_index: int, call_id: str, name: str, arguments: str = "", index: int = 0

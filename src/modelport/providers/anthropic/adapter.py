@@ -76,6 +76,8 @@ class ClaudeStreamReader:
             block = event["content_block"]
             if block["type"] == "text" and block.get("text"):
                 return [out.text(block["text"])]
+            if block["type"] == "thinking" and block.get("thinking"):
+                return [out.reasoning(block["thinking"])]
             if block["type"] == "tool_use":
                 if self._request.uses_legacy_functions() and self._calls:
                     return []  # a legacy function_call holds one call only
@@ -86,13 +88,15 @@ class ClaudeStreamReader:
             delta = event["delta"]
             if delta["type"] == "text_delta":
                 return [out.text(delta["text"])]
+            if delta["type"] == "thinking_delta":
+                return [out.reasoning(delta["thinking"])] if delta["thinking"] else []
             call_index = self._calls.get(event["index"])
             if delta["type"] == "input_json_delta" and call_index is not None:
                 if not delta["partial_json"]:
                     return []
                 self._calls_with_arguments.add(call_index)
                 return [out.tool_arguments(call_index, delta["partial_json"])]
-            return []  # thinking and signature deltas have no OpenAI counterpart
+            return []  # signature deltas have no OpenAI counterpart
         if kind == "content_block_stop":
             call_index = self._calls.get(event["index"])
             if call_index is not None and call_index not in self._calls_with_arguments:

@@ -13,6 +13,7 @@ from ..chunks import ToolCallParts, completion_from_parts, tool_finish
 from ..errors import UpstreamError, upstream_error
 from ..http_client import parse_json
 from ..media import split_data_url
+from ..reasoning import ANTHROPIC_BUDGETS, ANTHROPIC_MIN_BUDGET
 from .options import AnthropicOptions
 
 VENDOR = "Anthropic"
@@ -132,6 +133,31 @@ def upstream_model(request: ChatCompletionRequest, channel: ChannelConfig) -> st
     return channel.upstream_model or request.model
 
 
+def output_and_thinking(
+    request: ChatCompletionRequest, default_limit: int
+) -> tuple[int, Block | None]:
+    """`max_tokens` and the `thinking` block for `reasoning_effort` (see providers/reasoning.py).
+    Thinking counts against `max_tokens`, and Anthropic wants 1024 <= budget < max_tokens: a
+    client's limit keeps its value and the budget is kept below it (a 400 when that leaves
+    less than 1024); without one, the default limit is left for the answer on top of the
+    budget."""
+    limit = request.output_limit()
+    effort = request.reasoning_effort
+    if effort is None or effort == "none":
+        return limit or default_limit, None
+    budget = ANTHROPIC_BUDGETS[effort]
+    if limit is None:
+        return default_limit + budget, {"type": "enabled", "budget_tokens": budget}
+    budget = min(budget, limit - 1)
+    if budget < ANTHROPIC_MIN_BUDGET:
+        raise unsupported(
+            "max_tokens",
+            f"Anthropic channels think on a budget of at least {ANTHROPIC_MIN_BUDGET} tokens "
+            f"below max_tokens: reasoning_effort needs max_tokens above {ANTHROPIC_MIN_BUDGET}",
+        )
+    return limit, {"type": "enabled", "budget_tokens": budget}
+
+
 def request_to_claude(
     request: ChatCompletionRequest, channel: ChannelConfig, *, stream: bool
 ) -> dict[str, Any]:
@@ -140,12 +166,15 @@ def request_to_claude(
     default_limit = channel.typed_options(AnthropicOptions).max_tokens
     if default_limit is None:
         default_limit = DEFAULT_MAX_TOKENS
+    max_tokens, thinking = output_and_thinking(request, default_limit)
     body: dict[str, Any] = {
         "model": upstream_model(request, channel),
         "messages": messages,
-        "max_tokens": request.output_limit() or default_limit,
+        "max_tokens": max_tokens,
         "stream": stream,
     }
+    if thinking is not None:
+        body["thinking"] = thinking
     optional = {
         "system": system,
         "temperature": request.temperature,
@@ -190,10 +219,13 @@ def usage_from_claude(usage: Mapping[str, Any]) -> tuple[int, int]:
 
 def claude_to_openai(data: dict[str, Any], request: ChatCompletionRequest) -> ChatCompletion:
     texts: list[str] = []
+    thoughts: list[str] = []  # redacted_thinking blocks are encrypted: nothing to show
     calls: list[ToolCallParts] = []
     for block in data["content"]:
         if block["type"] == "text":
             texts.append(block["text"])
+        elif block["type"] == "thinking":
+            thoughts.append(block.get("thinking") or "")
         elif block["type"] == "tool_use":
             calls.append(ToolCallParts(block["id"], block["name"], json.dumps(block["input"])))
     prompt, completion = usage_from_claude(data["usage"])
@@ -205,6 +237,7 @@ def claude_to_openai(data: dict[str, Any], request: ChatCompletionRequest) -> Ch
         calls=[calls],
         finishes=[finish_from_claude(data.get("stop_reason"), request)],
         usage=Usage.of(prompt, completion),
+        reasoning=["".join(thoughts)],
     )
 
 
