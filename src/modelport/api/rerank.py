@@ -1,8 +1,9 @@
-"""`POST /v1/rerank` (Jina's and Cohere's shape), served by the knowledge bases' ranking stack.
+"""`POST /v1/rerank` (Jina's and Cohere's shape): served on this machine by the knowledge
+bases' embedding model (`rerank/embedded.py`), or through upstream rerank channels
+(`rerank/upstream.py`: Jina, Cohere, resellers) for the models of the `rerank:` settings.
 
-Admitted and booked as embeddings are: the key's model allow-list, quota and rate limits
-apply, and each answer is a usage row (the tokens the embedding model read: the query's and
-every document's) debited from its key. Scoring: `rerank/local.py`.
+Admitted and booked as embeddings are: the key's model allow-list, quota (a hold of the
+worst case) and rate limits apply, and each answer is a usage row debited from its key.
 """
 
 from __future__ import annotations
@@ -13,21 +14,30 @@ import time
 from fastapi import APIRouter, Request
 
 from ..accounting.booking import book_usage
+from ..accounting.pricing import cost_micros
 from ..accounting.reservations import Hold
 from ..accounting.usage import UsageEntry
-from ..lazy_numpy import np
 from ..protocol.errors import ErrorResponse, model_not_found
-from ..protocol.rerank import RerankRequest, RerankResponse, RerankUsage, ranked
-from ..rerank.local import relevance_scores
+from ..protocol.rerank import (
+    RerankDocument,
+    RerankRequest,
+    RerankResponse,
+    RerankResult,
+    RerankUsage,
+    ranked,
+)
+from ..providers.budget import estimate_tokens
+from ..rerank.embedded import rerank_locally
+from ..rerank.upstream import rerank_upstream
+from ..settings import Price, RerankModelConfig
 from .deps import KeyDep, ServicesDep
 from .knowledge_deps import KnowledgeDep
 
 router = APIRouter()
 _ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 429)
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 429, 502)
 }
-PROVIDER = "local"  # the embedded embedding model: what the ledger's provider column says
-EMBED_BATCH = 64  # documents per worker-thread call, as embeddings
+LOCAL = "local"  # the embedded embedding model: what the ledger's provider column says
 
 
 @router.post("/v1/rerank", response_model=RerankResponse, responses=_ERRORS)
@@ -38,26 +48,20 @@ async def create_rerank(
     knowledge: KnowledgeDep,
     services: ServicesDep,
 ) -> RerankResponse:
-    if body.model not in services.settings.knowledge.rerank_models:
+    upstream = next((m for m in services.settings.rerank if m.name == body.model), None)
+    if upstream is None and body.model not in services.settings.knowledge.rerank_models:
         raise model_not_found(body.model)
-    texts = body.texts()
+    price = upstream.price if upstream is not None else Price()
+    multiplier = key.group_multiplier
     reservation = None
     if services.gate is not None:
-        # Held against a quota: at most a token per character (and two special tokens each).
-        hold = Hold(len(body.query) + 2 + sum(len(text) + 2 for text in texts), 0)
+        # At most a token per character, and two special tokens per text.
+        most = len(body.query) + 2 + sum(len(text) + 2 for text in body.texts())
+        hold = Hold(most, cost_micros(price, most, 0, multiplier))
         reservation = await services.gate.admit(key, body.model, [], hold)
     started = time.perf_counter()
     try:
-        query_vectors, tokens = await knowledge.embed([body.query], is_query=True)
-        rows = []
-        for start in range(0, len(texts), EMBED_BATCH):
-            vectors, used = await knowledge.embed(texts[start : start + EMBED_BATCH])
-            rows.append(vectors)
-            tokens += used
-        document_vectors = np.vstack(rows)
-        scores = await asyncio.to_thread(
-            relevance_scores, body.query, texts, query_vectors[0], document_vectors
-        )
+        results, tokens, estimated, provider = await _rank(body, upstream, services, knowledge)
     except BaseException:
         if services.gate is not None:
             await asyncio.shield(services.gate.release(reservation))
@@ -67,9 +71,11 @@ async def create_rerank(
         key_id=key.id,
         owner=key.owner,
         model=body.model,
-        provider=PROVIDER,
+        provider=provider,
         prompt_tokens=tokens,
         latency_ms=int((time.perf_counter() - started) * 1000),
+        cost_micros=cost_micros(price, tokens, 0, multiplier),
+        estimated=estimated,
         reservation=reservation,
     )
     await book_usage(
@@ -78,10 +84,37 @@ async def create_rerank(
         ledger=services.ledger,
         gate=services.gate,
         metrics=services.metrics,
-        channel=PROVIDER,
+        channel=provider,
     )
-    return RerankResponse(
-        model=body.model,
-        results=ranked(scores, body),
-        usage=RerankUsage(total_tokens=tokens, prompt_tokens=tokens),
-    )
+    usage = RerankUsage(total_tokens=tokens, prompt_tokens=tokens)
+    return RerankResponse(model=body.model, results=results, usage=usage)
+
+
+async def _rank(
+    body: RerankRequest,
+    upstream: RerankModelConfig | None,
+    services: ServicesDep,
+    knowledge: KnowledgeDep,
+) -> tuple[list[RerankResult], int, bool, str]:
+    """The results, the tokens to book, whether they are an estimate, and the provider."""
+    if upstream is None:
+        scores, tokens = await rerank_locally(knowledge, body)
+        return ranked(scores, body), tokens, False, LOCAL
+    done = await rerank_upstream(services.upstream, upstream, body)
+    texts = body.texts()
+    results = [
+        RerankResult(
+            index=i,
+            relevance_score=score,
+            document=RerankDocument(text=texts[i]) if body.return_documents else None,
+        )
+        for i, score in done.ranking.scores
+    ]
+    chars = len(body.query) + sum(len(text) for text in texts)
+    billed = done.ranking.tokens
+    if billed is None:  # Cohere bills search units, not tokens: estimated from characters
+        return results, estimate_tokens(chars), True, done.channel.provider
+    # The vendor's count, kept within what the texts can hold (a token per character, two
+    # special tokens per text): a larger claim is booked as that bound, as an estimate.
+    most = chars + 2 * (len(texts) + 1)
+    return results, min(billed, most), billed > most, done.channel.provider
