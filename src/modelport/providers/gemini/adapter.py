@@ -69,7 +69,9 @@ class GeminiReader:
             if index not in self._started:
                 self._started.add(index)
                 chunks.append(out.role(index))
-            text, calls = parts_of(candidate)
+            text, thought, calls = parts_of(candidate, request)
+            if thought:
+                chunks.append(out.reasoning(thought, index))
             if text:
                 chunks.append(out.text(text, index))
             for call in calls:

@@ -13,6 +13,7 @@ from ...settings import ChannelConfig
 from ..chunks import ToolCallParts, completion_from_parts, tool_call_id, tool_finish
 from ..errors import UpstreamError, upstream_error
 from ..media import split_data_url
+from ..reasoning import GEMINI_BUDGETS
 
 Part = dict[str, Any]
 # Gemini's `Schema` is an OpenAPI subset: any other JSON Schema keyword is a 400 upstream.
@@ -145,6 +146,12 @@ def _generation_config(request: ChatCompletionRequest) -> dict[str, Any]:
         spec = response_format.json_schema
         if spec is not None and spec.schema_:
             config["responseSchema"] = schema_to_gemini(spec.schema_)
+    effort = request.reasoning_effort
+    if effort is not None:  # see providers/reasoning.py; "none" turns thinking off
+        thinking: dict[str, Any] = {"thinkingBudget": GEMINI_BUDGETS[effort]}
+        if request.wants_reasoning():
+            thinking["includeThoughts"] = True
+        config["thinkingConfig"] = thinking
     return {k: v for k, v in config.items() if v is not None}
 
 
@@ -205,18 +212,25 @@ def usage_from_gemini(meta: Mapping[str, Any] | None) -> Usage:
     return Usage.of(int(meta.get("promptTokenCount") or 0), completion)
 
 
-def parts_of(candidate: Mapping[str, Any]) -> tuple[str, list[ToolCallParts]]:
-    """A candidate's text (thoughts left out) and its function calls."""
+def parts_of(
+    candidate: Mapping[str, Any], request: ChatCompletionRequest
+) -> tuple[str, str, list[ToolCallParts]]:
+    """A candidate's text, its thoughts (`thought: true` parts, kept only when the client
+    asked for reasoning) and its function calls."""
     text: list[str] = []
+    thoughts: list[str] = []
     calls: list[ToolCallParts] = []
     for part in (candidate.get("content") or {}).get("parts") or []:
-        if "text" in part and not part.get("thought"):
+        if "text" in part and part.get("thought"):
+            if request.wants_reasoning():
+                thoughts.append(part["text"])
+        elif "text" in part:
             text.append(part["text"])
         elif "functionCall" in part:
             call = part["functionCall"]
             arguments = json.dumps(call.get("args") or {})
             calls.append(ToolCallParts(call.get("id") or tool_call_id(), call["name"], arguments))
-    return "".join(text), calls
+    return "".join(text), "".join(thoughts), calls
 
 
 def gemini_to_openai(
@@ -224,11 +238,13 @@ def gemini_to_openai(
 ) -> ChatCompletion:
     candidates = sorted(data.get("candidates") or [], key=lambda c: int(c.get("index") or 0))
     texts: list[str] = []
+    reasoning: list[str] = []
     calls: list[list[ToolCallParts]] = []
     finishes: list[FinishReason | None] = []
     for candidate in candidates:
-        text, found = parts_of(candidate)
+        text, thought, found = parts_of(candidate, request)
         texts.append(text)
+        reasoning.append(thought)
         calls.append(found)
         finishes.append(finish_from_gemini(candidate.get("finishReason"), bool(found), request))
     if not candidates:  # the prompt itself was blocked (promptFeedback.blockReason)
@@ -241,6 +257,7 @@ def gemini_to_openai(
         finishes=finishes,
         usage=usage_from_gemini(data.get("usageMetadata")),
         id=data.get("responseId"),
+        reasoning=reasoning,
     )
 
 
