@@ -18,6 +18,7 @@ from .api.edge import EdgeMiddleware
 from .api.embeddings import router as embeddings_router
 from .api.errors import install_error_handlers
 from .api.files import router as files_router
+from .api.images import router as images_router
 from .api.kb_search import router as kb_search_router
 from .api.kbs import router as kbs_router
 from .api.knowledge_deps import install_knowledge_errors
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(kb_search_router)
     app.include_router(request_log_router)
     app.include_router(responses_router)
+    app.include_router(images_router)
     attach_console(app)
     # Uploads get the file limit plus room for the multipart framing; the router checks the
     # file itself.

@@ -1,0 +1,1 @@
+"""Image generation (`/v1/images/generations`, `/v1/images/edits`): models, vendors, storage."""

@@ -1,0 +1,1 @@
+"""One module per image vendor; `base` holds what they share."""
