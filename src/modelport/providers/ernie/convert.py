@@ -16,6 +16,7 @@ from ...protocol.chat_response import (
 )
 from ..chunks import tool_call_id
 from ..errors import UpstreamError
+from ..reasoning import refuse_reasoning
 from .wire import (
     ErnieChatRequest,
     ErnieChatResponse,
@@ -90,6 +91,7 @@ def _refuse_unsupported(request: ChatCompletionRequest) -> None:
         raise unsupported("response_format json_schema")
     if request.tool_mode() in ("required", "named"):
         raise unsupported("forcing a function call (tool_choice / function_call)")
+    refuse_reasoning(request, "ERNIE")
 
 
 def _ernie_temperature(value: float | None) -> float | None:

@@ -25,6 +25,7 @@ from ..base import EngineLoad, ProviderDeps
 from ..budget import OutputBudget
 from ..driver import NoOptions
 from ..errors import UpstreamError
+from ..reasoning import refuse_reasoning
 from ..stream import Batch, ProviderStream, StreamEnd
 from .convert import sampling_choices, template_messages
 from .shaping import ChunkShaper, final_choice, wire_logprobs
@@ -98,6 +99,7 @@ class LocalProvider:
         self._renderer.shutdown(wait=False, cancel_futures=True)
 
     async def _start(self, request: ChatCompletionRequest, channel: ChannelConfig) -> Generation:
+        refuse_reasoning(request, "Local engine")  # before any model is loaded
         engine = self.engine_for(channel)
         if isinstance(request, PromptedChat):  # a legacy completion: its text, no template
             _check_fits(request, engine.context_size)

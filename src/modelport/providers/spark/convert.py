@@ -18,6 +18,7 @@ from ...protocol.chat_response import (
 )
 from ..chunks import tool_call_id, tool_finish
 from ..errors import UpstreamError
+from ..reasoning import refuse_reasoning
 from ..stream import StreamEnd
 from .wire import (
     SparkChatParameters,
@@ -98,6 +99,7 @@ def _refuse_unsupported(request: ChatCompletionRequest) -> None:
         raise unsupported(f"response_format {request.response_format.type}")
     if request.tool_mode() in ("required", "named"):
         raise unsupported("forcing a function call (tool_choice / function_call)")
+    refuse_reasoning(request, "Spark")
 
 
 def spark_messages(messages: list[ChatMessage]) -> list[SparkMessage]:
