@@ -28,6 +28,7 @@ class Tenant:
     file_id: str
     kb_id: str
     request_id: str
+    response_id: str  # a stored /v1/responses answer
 
 
 def _key(admin: httpx.Client, owner: str) -> tuple[str, str]:
@@ -55,7 +56,10 @@ def _tenant(server: RunningServer, admin: httpx.Client, owner: str, text: str, n
     body = {"model": LOCAL_MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
     chat = http.post("/v1/chat/completions", json=body, headers={"X-Request-ID": request_id})
     assert chat.status_code == 200, chat.text
-    return Tenant(http, key_id, file_id, kb_id, request_id)
+    said = {"model": LOCAL_MODEL, "input": f"{text} Say hi.", "max_output_tokens": 16}
+    stored = http.post("/v1/responses", json=said)
+    assert stored.status_code == 200, stored.text
+    return Tenant(http, key_id, file_id, kb_id, request_id, stored.json()["id"])
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +103,14 @@ def test_every_id_route_hides_the_other_owners_data(
     hard_server: RunningServer, tenants: tuple[Tenant, Tenant]
 ) -> None:
     alice, bob = tenants
-    ids = {"file_id": alice.file_id, "kb_id": alice.kb_id, "key_id": alice.key_id}
+    ids = {
+        "file_id": alice.file_id,
+        "kb_id": alice.kb_id,
+        "key_id": alice.key_id,
+        "response_id": alice.response_id,
+        # An image's URL is its own credential (a signature, not a key): unsigned, refused.
+        "image_id": "img-of-someone-else",
+    }
     routes = _id_routes(hard_server)
     assert len(routes) >= 15, routes  # files, kbs, kb files, search, admin keys
     tried = []
@@ -107,7 +118,7 @@ def test_every_id_route_hides_the_other_owners_data(
         url = path.format(**{name: ids[name] for name in ids if "{" + name + "}" in path})
         body = _body(path, bob)
         response = bob.http.request(method, url, json=body)
-        expected = 403 if path.startswith("/admin/") else 404
+        expected = 403 if path.startswith(("/admin/", "/v1/images/files/")) else 404
         assert response.status_code == expected, (method, url, response.text)
         assert set(response.json()) == {"error"}
         assert not _leaks(response, alice), (method, url, response.text)
@@ -148,3 +159,5 @@ def test_the_owner_still_has_everything(tenants: tuple[Tenant, Tenant]) -> None:
     hits = alice.http.post(f"/v1/kbs/{alice.kb_id}/search", json={"query": "vault code"}).json()
     assert "marigold" in hits["data"][0]["content"]
     assert alice.http.get("/v1/key").json()["id"] == alice.key_id
+    kept = alice.http.get(f"/v1/responses/{alice.response_id}")
+    assert kept.status_code == 200 and kept.json()["id"] == alice.response_id
