@@ -348,7 +348,7 @@ def test_reader_usage_and_end() -> None:
     [finish] = reader.read(_event({"type": "message_stop"}))
     assert isinstance(finish, ChatCompletionChunk) and finish.usage is None
     assert finish.choices[0].finish_reason == "length" and reader.done
-    assert reader.close() == [StreamEnd(Usage.of(11, 9))]
+    assert reader.close() == [StreamEnd(Usage.of(11, 9, cached=4))]  # cache reads: cached
 
 
 def test_reader_error_events() -> None:

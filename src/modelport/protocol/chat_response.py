@@ -32,32 +32,105 @@ def completion_id() -> str:
 _COUNT_LIMIT = 2**62
 
 
+def _a_count(value: Any) -> Any:
+    if value is None:
+        return 0
+    if isinstance(value, float) and math.isfinite(value):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(min(value, _COUNT_LIMIT), -_COUNT_LIMIT)
+    return value
+
+
+class PromptTokensDetails(WireModel):
+    """Of the prompt tokens, those read from the vendor's prompt cache (billed lower)."""
+
+    cached_tokens: int = 0
+
+    _count = field_validator("cached_tokens", mode="before")(_a_count)
+
+
+class CompletionTokensDetails(WireModel):
+    """Of the completion tokens, those spent reasoning (billed as completion)."""
+
+    reasoning_tokens: int = 0
+
+    _count = field_validator("reasoning_tokens", mode="before")(_a_count)
+
+
 class Usage(WireModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    # OpenAI's breakdowns, sent only where the upstream reported them.
+    prompt_tokens_details: PromptTokensDetails | None = optional()
+    completion_tokens_details: CompletionTokensDetails | None = optional()
 
-    @field_validator("prompt_tokens", "completion_tokens", "total_tokens", mode="before")
-    @classmethod
-    def _a_count(cls, value: Any) -> Any:
-        if value is None:
-            return 0
-        if isinstance(value, float) and math.isfinite(value):
-            value = int(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return max(min(value, _COUNT_LIMIT), -_COUNT_LIMIT)
-        return value
+    _counts = field_validator("prompt_tokens", "completion_tokens", "total_tokens", mode="before")(
+        _a_count
+    )
 
     @classmethod
-    def of(cls, prompt: int, completion: int) -> Usage:
+    def of(
+        cls,
+        prompt: int,
+        completion: int,
+        *,
+        cached: int | None = None,
+        reasoning: int | None = None,
+    ) -> Usage:
+        """Counts, with the details where known (None: not reported)."""
         return cls(
-            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=prompt + completion,
+            prompt_tokens_details=None
+            if cached is None
+            else PromptTokensDetails(cached_tokens=cached),
+            completion_tokens_details=None
+            if reasoning is None
+            else CompletionTokensDetails(reasoning_tokens=reasoning),
         )
 
+    @property
+    def cached_tokens(self) -> int:
+        details = self.prompt_tokens_details
+        return details.cached_tokens if details is not None else 0
+
+    @property
+    def reasoning_tokens(self) -> int:
+        details = self.completion_tokens_details
+        return details.reasoning_tokens if details is not None else 0
+
+    def with_counts(self, prompt: int, completion: int) -> Usage:
+        """These counts, the details kept (bounded: cached <= prompt, reasoning <= completion,
+        none negative)."""
+        cached = reasoning = None
+        if self.prompt_tokens_details is not None:
+            cached = min(max(self.cached_tokens, 0), max(prompt, 0))
+        if self.completion_tokens_details is not None:
+            reasoning = min(max(self.reasoning_tokens, 0), max(completion, 0))
+        return Usage.of(prompt, completion, cached=cached, reasoning=reasoning)
+
     def __add__(self, other: Usage) -> Usage:
+        def both(a: Any, b: Any, mine: int, theirs: int) -> int | None:
+            return None if a is None and b is None else mine + theirs
+
         return Usage.of(
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
+            cached=both(
+                self.prompt_tokens_details,
+                other.prompt_tokens_details,
+                self.cached_tokens,
+                other.cached_tokens,
+            ),
+            reasoning=both(
+                self.completion_tokens_details,
+                other.completion_tokens_details,
+                self.reasoning_tokens,
+                other.reasoning_tokens,
+            ),
         )
 
 

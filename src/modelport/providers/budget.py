@@ -97,11 +97,17 @@ def guard_usage(
     completion_chars: int,
     budget: OutputBudget,
 ) -> tuple[Usage, bool]:
-    """The usage to book, and whether it had to be corrected (then it is an estimate)."""
+    """The usage to book, and whether it had to be corrected (then it is an estimate). Its
+    details are kept within the counts: cached <= prompt, reasoning <= completion, none < 0."""
     prompt = min(max(reported.prompt_tokens, _at_least(prompt_chars)), prompt_cap(request))
     completion = min(max(reported.completion_tokens, _at_least(completion_chars)), budget.tokens)
+    usage = reported.with_counts(prompt, completion)
     if (prompt, completion) == (reported.prompt_tokens, reported.completion_tokens):
-        if reported.total_tokens == prompt + completion:
+        details_kept = (usage.cached_tokens, usage.reasoning_tokens) == (
+            reported.cached_tokens,
+            reported.reasoning_tokens,
+        )
+        if reported.total_tokens == prompt + completion and details_kept:
             return reported, False
-        return Usage.of(prompt, completion), False  # only the vendor's sum was off
-    return Usage.of(prompt, completion), True
+        return usage, not details_kept  # only the vendor's sum was off, or its details
+    return usage, True

@@ -18,6 +18,7 @@ from ..stream import StreamEnd, StreamItem
 from .convert import (
     STATUS_OF_ERROR_TYPE,
     VENDOR,
+    cached_from_claude,
     claude_to_openai,
     error_from_claude,
     finish_from_claude,
@@ -47,6 +48,7 @@ class ClaudeStreamReader:
         self._out = ChunkBuilder(request, model=model)
         self._prompt_tokens = 0
         self._completion_tokens = 0
+        self._cached_tokens: int | None = None
         self._stop_reason: str | None = None
         self._calls: dict[int, int] = {}  # content block index → tool call index
         self._calls_with_arguments: set[int] = set()
@@ -60,7 +62,8 @@ class ClaudeStreamReader:
     def close(self) -> list[StreamItem]:
         if not self.done:
             raise malformed(VENDOR, "the stream ended before message_stop")
-        return [StreamEnd(Usage.of(self._prompt_tokens, self._completion_tokens))]
+        usage = Usage.of(self._prompt_tokens, self._completion_tokens, cached=self._cached_tokens)
+        return [StreamEnd(usage)]
 
     def _chunks(self, event: dict[str, Any]) -> list[ChatCompletionChunk]:
         kind = event["type"]
@@ -71,6 +74,7 @@ class ClaudeStreamReader:
             self._prompt_tokens, self._completion_tokens = usage_from_claude(
                 message.get("usage", {})
             )
+            self._cached_tokens = cached_from_claude(message.get("usage", {}))
             return [out.role()]
         if kind == "content_block_start":
             block = event["content_block"]
@@ -107,6 +111,8 @@ class ClaudeStreamReader:
             usage = event.get("usage") or {}
             if usage.get("input_tokens") is not None:
                 self._prompt_tokens, _ = usage_from_claude(usage)
+            if usage.get("cache_read_input_tokens") is not None:
+                self._cached_tokens = cached_from_claude(usage)
             self._completion_tokens = int(usage.get("output_tokens") or self._completion_tokens)
             return []
         if kind == "message_stop":

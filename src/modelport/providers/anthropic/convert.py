@@ -217,6 +217,14 @@ def usage_from_claude(usage: Mapping[str, Any]) -> tuple[int, int]:
     return prompt, int(usage.get("output_tokens") or 0)
 
 
+def cached_from_claude(usage: Mapping[str, Any]) -> int | None:
+    """Prompt tokens read from the cache; None when none were (Anthropic reports 0 on every
+    answer, and the usage's wire shape stays as it was without caching). Anthropic does not
+    count thinking tokens apart from the rest of the output, so no reasoning count is given."""
+    value = usage.get("cache_read_input_tokens")
+    return int(value) if value else None
+
+
 def claude_to_openai(data: dict[str, Any], request: ChatCompletionRequest) -> ChatCompletion:
     texts: list[str] = []
     thoughts: list[str] = []  # redacted_thinking blocks are encrypted: nothing to show
@@ -236,7 +244,7 @@ def claude_to_openai(data: dict[str, Any], request: ChatCompletionRequest) -> Ch
         texts=["".join(texts)],
         calls=[calls],
         finishes=[finish_from_claude(data.get("stop_reason"), request)],
-        usage=Usage.of(prompt, completion),
+        usage=Usage.of(prompt, completion, cached=cached_from_claude(data["usage"])),
         reasoning=["".join(thoughts)],
     )
 

@@ -204,12 +204,18 @@ def finish_from_gemini(
 
 
 def usage_from_gemini(meta: Mapping[str, Any] | None) -> Usage:
-    """Thinking tokens are billed as output, so they count as completion tokens."""
+    """Thinking tokens are billed as output, so they count as completion tokens (and as its
+    reasoning tokens); `cachedContentTokenCount` are the prompt's cached tokens."""
     meta = meta or {}
-    completion = int(meta.get("candidatesTokenCount") or 0) + int(
-        meta.get("thoughtsTokenCount") or 0
+    thoughts = meta.get("thoughtsTokenCount")
+    cached = meta.get("cachedContentTokenCount")
+    completion = int(meta.get("candidatesTokenCount") or 0) + int(thoughts or 0)
+    return Usage.of(
+        int(meta.get("promptTokenCount") or 0),
+        completion,
+        cached=None if cached is None else int(cached),
+        reasoning=None if thoughts is None else int(thoughts),
     )
-    return Usage.of(int(meta.get("promptTokenCount") or 0), completion)
 
 
 def parts_of(

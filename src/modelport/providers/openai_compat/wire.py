@@ -26,8 +26,8 @@ from ...protocol.chat_response import (
 
 
 def complete_usage(usage: Usage | None) -> Usage | None:
-    if usage is not None and not usage.total_tokens:
-        return Usage.of(usage.prompt_tokens, usage.completion_tokens)
+    if usage is not None and not usage.total_tokens:  # its details kept
+        return usage.with_counts(usage.prompt_tokens, usage.completion_tokens)
     return usage
 
 
