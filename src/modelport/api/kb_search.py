@@ -43,6 +43,7 @@ async def search_kb(
         body.query,
         top_k=body.top_k or settings.top_k,
         relative_cut=settings.relative_cut,
+        score_threshold=body.score_threshold,
     )
     return KbSearchResult(
         data=[search_hit(p) for p in found.passages], pending_files=found.pending_files

@@ -99,6 +99,7 @@ def grounding_text(passages: Sequence[Passage], pending: int, budget: int) -> st
         each = max(MIN_PASSAGE_CHARS, budget // len(passages))
         for n, passage in enumerate(passages, start=1):
             where = f", page {passage.page}" if passage.page else ""
+            where += f", {passage.heading}" if passage.heading else ""
             text = passage.content if len(passage.content) <= each else passage.content[:each] + "…"
             parts.append(f"[{n}] {passage.title}{where}\n{text}")
     return "\n\n".join(parts)

@@ -258,9 +258,12 @@ class KnowledgeService:
         *,
         top_k: int = 5,
         relative_cut: float = 0.5,
+        score_threshold: float | None = None,
     ) -> Retrieval:
         """The best passages from files that are fully indexed (`online`) in the owner's
-        knowledge bases; raises `UnknownIds` naming ids that are not the owner's."""
+        knowledge bases, none below `score_threshold` (None: the retriever's default) nor
+        below `relative_cut` times the best; raises `UnknownIds` naming ids that are not the
+        owner's."""
         kbs = await self.catalog.owned_kbs(owner, kb_ids)
         missing = sorted(set(kb_ids) - {kb.id for kb in kbs})
         if missing:
@@ -271,7 +274,11 @@ class KnowledgeService:
         if not online:
             return Retrieval([], pending)
         candidates = await asyncio.to_thread(
-            self.retriever.retrieve, query, [kb.id for kb in kbs], top_k=0
+            self.retriever.retrieve,
+            query,
+            [kb.id for kb in kbs],
+            top_k=0,
+            score_threshold=score_threshold,
         )
         usable = [p for p in candidates if (p.kb_id, p.file_id) in online]
         if usable:

@@ -12,6 +12,9 @@ from .base import RequestModel, WireModel
 class KbSearchRequest(RequestModel):
     query: str = Field(min_length=1, max_length=2000)
     top_k: int | None = Field(default=None, ge=1, le=20, description="Default: the server's.")
+    score_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Least relevance (score) a hit needs."
+    )
 
 
 class KbSearchHit(WireModel):
