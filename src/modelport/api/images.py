@@ -42,6 +42,23 @@ _FORM_FIELDS = (
     *("output_format", "response_format", "user"),
 )
 
+_TEXT = {"type": "string"}
+_FORM = {
+    "schema": {
+        "type": "object",
+        "required": ["model", "prompt", "image"],
+        "properties": {
+            **{name: _TEXT for name in _FORM_FIELDS},
+            "prompt": {"type": "string", "minLength": 1, "maxLength": 32000},
+            "n": {"type": "integer", "minimum": 1, "maximum": 10},
+            "response_format": {"type": "string", "enum": ["url", "b64_json"]},
+            "image": {"type": "string", "format": "binary"},
+            "mask": {"type": "string", "format": "binary"},
+        },
+    }
+}
+_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+
 
 class Images:
     """The image service and store of one app, made on first use."""
@@ -75,7 +92,7 @@ async def create_image(
     response_model=ImagesResponse,
     response_model_exclude_none=True,
     responses=_ERRORS,
-    openapi_extra={"requestBody": {"content": {"multipart/form-data": {}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": _FORM}}},
 )
 async def edit_image(request: Request, key: KeyDep, services: ServicesDep) -> ImagesResponse:
     try:
@@ -89,6 +106,7 @@ async def edit_image(request: Request, key: KeyDep, services: ServicesDep) -> Im
         first = exc.errors()[0]
         param = ".".join(str(p) for p in first["loc"])
         raise invalid_request(f"{param}: {first['msg']}", param) from None
+    images_of(request, services).service.resolve(body.model)  # 404 before reading images
     uploads = [f for k in ("image", "image[]") for f in form.getlist(k)]
     images = tuple([await _input(f) for f in uploads if isinstance(f, UploadFile)])
     if not images:
@@ -166,7 +184,14 @@ async def _draw(
     return ImagesResponse(created=int(time.time()), data=data, usage=result.usage)
 
 
-@router.get("/v1/images/files/{image_id}", responses={403: {"model": ErrorResponse}})
+@router.get(
+    "/v1/images/files/{image_id}",
+    response_class=Response,
+    responses={
+        200: {"content": {kind: {} for kind in _IMAGE_TYPES}, "description": "The image."},
+        **{code: {"model": ErrorResponse} for code in (400, 403, 404)},
+    },
+)
 async def image_file(
     request: Request,
     image_id: str,
