@@ -37,6 +37,8 @@ class Price(BaseModel):
     prompt: float = 0.0
     completion: float = 0.0
     per_search: float = 0.0
+    # Prompt tokens read from the vendor's prompt cache (`cached_tokens`); unset: `prompt`.
+    cached_prompt: float | None = None
 
 
 class ChannelConfig(BaseModel):

@@ -140,9 +140,10 @@ class Gate:
         prompt: int,
         completion: int,
         searches: int = 0,
+        cached: int = 0,
     ) -> int:
         multiplier = 1.0 if key is None else key.group_multiplier
-        return cost_micros(model.price, prompt, completion, multiplier, searches)
+        return cost_micros(model.price, prompt, completion, multiplier, searches, cached)
 
     async def settle(
         self, key: KeyRecord | None, tokens: int, micros: int = 0, reservation: str | None = None

@@ -90,6 +90,8 @@ def parse_rows(data: bytes) -> list[dict[str, Any]]:
             continue
         if isinstance(row, dict) and isinstance(row.get("created_at"), str):
             row["created_at"] = datetime.fromisoformat(row["created_at"])
+            for column in ("cached_tokens", "reasoning_tokens"):  # rows journalled before 0007
+                row.setdefault(column, 0)
             rows.append(row)
     return rows
 

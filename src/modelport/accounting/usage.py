@@ -37,6 +37,8 @@ class UsageEntry:
     searches: int = 0  # web searches made for the request (billed per search)
     estimated: bool = False  # token counts estimated: the upstream reported none
     reservation: str | None = None  # the quota hold this row releases (accounting/reservations)
+    cached_tokens: int = 0  # of the prompt tokens, read from the vendor's cache (priced lower)
+    reasoning_tokens: int = 0  # of the completion tokens, spent reasoning
 
     @property
     def total(self) -> int:
@@ -133,6 +135,8 @@ def usage_row(entry: UsageEntry) -> dict[str, Any]:
         "cost_micros": entry.cost_micros,
         "searches": entry.searches,
         "estimated": entry.estimated,
+        "cached_tokens": entry.cached_tokens,
+        "reasoning_tokens": entry.reasoning_tokens,
         RESERVATION: entry.reservation,
     }
 
@@ -193,6 +197,8 @@ def entry_of(row: UsageRecord) -> UsageEntry:
         cost_micros=row.cost_micros,
         searches=row.searches,
         estimated=row.estimated,
+        cached_tokens=row.cached_tokens,
+        reasoning_tokens=row.reasoning_tokens,
     )
 
 

@@ -274,7 +274,12 @@ class ChatService:
         cost = 0
         if self.gate is not None:
             cost = self.gate.cost(
-                caller.key, model, usage.prompt_tokens, usage.completion_tokens, booking.searches
+                caller.key,
+                model,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                booking.searches,
+                usage.cached_tokens,
             )
         return UsageEntry(
             request_id=caller.request_id,
@@ -285,6 +290,8 @@ class ChatService:
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             total_tokens=usage.total_tokens,
+            cached_tokens=usage.cached_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
             latency_ms=int((time.perf_counter() - booking.started) * 1000),
             status=status,
             error_code=code,

@@ -137,3 +137,5 @@ class UsageRecord(Base):
     cost_micros: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     searches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    cached_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    reasoning_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
