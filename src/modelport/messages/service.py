@@ -18,8 +18,6 @@ from ..protocol.chat import ChatCompletionRequest
 from ..protocol.errors import APIError
 from ..protocol.messages_chat import MessagesChat
 from ..providers.budget import estimate_tokens, prompt_chars
-from ..providers.local.convert import template_messages
-from ..providers.local.provider import LocalProvider
 from ..settings import ModelConfig
 from .request import chat_messages, relay_only
 from .response import NativeMessage, message_of
@@ -68,13 +66,19 @@ class MessagesService:
         messages = chat_messages(body) or [{"role": "user", "content": ""}]
         chat = ChatCompletionRequest.model_validate({"model": body.model, "messages": messages})
         local = next((c for c in model.channels if c.provider == "local"), None)
-        provider = self.chat.providers.get("local") if local is not None else None
-        if local is not None and isinstance(provider, LocalProvider):
-            engine = provider.engine_for(local)
-            try:
-                tokens = await asyncio.to_thread(engine.render, template_messages(chat))
-            except PromptError as exc:
-                raise APIError(400, str(exc), param="messages") from exc
-            return len(tokens)
+        if local is not None:
+            # Imported here: the engine's modules load llama.cpp and numpy, which a server
+            # without a local model never needs (the registry loads providers on use too).
+            from ..providers.local.convert import template_messages
+            from ..providers.local.provider import LocalProvider
+
+            provider = self.chat.providers.get("local")
+            if isinstance(provider, LocalProvider):
+                engine = provider.engine_for(local)
+                try:
+                    tokens = await asyncio.to_thread(engine.render, template_messages(chat))
+                except PromptError as exc:
+                    raise APIError(400, str(exc), param="messages") from exc
+                return len(tokens)
         schemas = sum(len(str(t.model_dump(exclude_none=True))) for t in body.tools or [])
         return estimate_tokens(prompt_chars(chat) + schemas)
