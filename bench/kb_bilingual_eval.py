@@ -20,9 +20,12 @@ import argparse
 import html
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.kb_bench import document as generated_document
 from bench.kb_bilingual_docs import EN, ZH, Doc

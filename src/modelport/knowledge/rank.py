@@ -72,21 +72,42 @@ def keyword_share(query: str, chunk: StoredChunk) -> tuple[float, bool]:
     return len(found) / len(wanted), False
 
 
-def calibrated(hits: Sequence[Hit], background: int) -> dict[int, float]:
-    """Each hit's cosine as a z-score among the `background` best hits of its script."""
+MIN_GROUP = 3  # fewer candidates of a script than this say nothing about its crowd
+
+
+def calibrated(hits: Sequence[Hit], background: int, query_cjk: bool = False) -> dict[int, float]:
+    """Each hit's cosine as a z-score among the `background` best hits of its script. A script
+    with fewer than `MIN_GROUP` candidates (a small knowledge base, or one document in the
+    other language) has no crowd to stand out from: its hits are measured against all hits
+    instead, their cosines shifted by `SCRIPT_OFFSETS` onto one scale."""
     groups: dict[bool, list[float]] = {}
     for hit in hits:
         groups.setdefault(is_cjk(hit.chunk.content), []).append(hit.score)
-    stats: dict[bool, tuple[float, float]] = {}
-    for script, scores in groups.items():
-        best = sorted(scores, reverse=True)[:background]
-        spread = statistics.pstdev(best) if len(best) > 1 else 0.0
-        stats[script] = (statistics.fmean(best), max(spread, 1e-3))
+    stats = {
+        script: _mean_spread(scores, background)
+        for script, scores in groups.items()
+        if len(scores) >= MIN_GROUP
+    }
+    shifted = {h.chunk.chunk_id: h.score + _offset(query_cjk, h.chunk) for h in hits}
+    pooled = _mean_spread(list(shifted.values()), background) if hits else (0.0, 1.0)
     out: dict[int, float] = {}
     for hit in hits:
-        mean, spread = stats[is_cjk(hit.chunk.content)]
-        out[hit.chunk.chunk_id] = (hit.score - mean) / spread
+        own = stats.get(is_cjk(hit.chunk.content))
+        if own is not None:
+            out[hit.chunk.chunk_id] = (hit.score - own[0]) / own[1]
+        else:
+            out[hit.chunk.chunk_id] = (shifted[hit.chunk.chunk_id] - pooled[0]) / pooled[1]
     return out
+
+
+def _mean_spread(scores: Sequence[float], background: int) -> tuple[float, float]:
+    best = sorted(scores, reverse=True)[:background]
+    spread = statistics.pstdev(best) if len(best) > 1 else 0.0
+    return statistics.fmean(best), max(spread, 1e-3)
+
+
+def _offset(query_cjk: bool, chunk: StoredChunk) -> float:
+    return SCRIPT_OFFSETS[(query_cjk, is_cjk(chunk.content))]
 
 
 def rank(
@@ -101,19 +122,18 @@ def rank(
     """Candidates best first; each method's top hit is kept within the first `keep_top`."""
     if not by_vector and not by_keyword:
         return []
-    z = calibrated(by_vector, background)
+    query_cjk = is_cjk(query)
+    z = calibrated(by_vector, background, query_cjk)
     cosine = {h.chunk.chunk_id: h.score for h in by_vector}
     floor_z = min(z.values(), default=0.0)
     floor_cos = min(cosine.values(), default=0.0)
-    query_cjk = is_cjk(query)
     chunks = {h.chunk.chunk_id: h.chunk for h in [*by_vector, *by_keyword]}
     shares = {h.chunk.chunk_id: keyword_share(query, h.chunk) for h in by_keyword}
     ranked: list[Ranked] = []
     for key, chunk in chunks.items():
         share, code = shares.get(key, (0.0, False))
         score = z.get(key, floor_z) + keyword_weight * share + (CODE_BONUS if code else 0.0)
-        offset = SCRIPT_OFFSETS[(query_cjk, is_cjk(chunk.content))]
-        relevance = 1.0 if code else cosine.get(key, floor_cos) + offset
+        relevance = 1.0 if code else cosine.get(key, floor_cos) + _offset(query_cjk, chunk)
         ranked.append(Ranked(chunk, score, max(0.0, min(1.0, relevance))))
     # Ties keep document order so results are stable.
     ranked.sort(key=lambda r: (-r.score, r.chunk.file_id, r.chunk.seq))

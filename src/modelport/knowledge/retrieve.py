@@ -42,7 +42,7 @@ class RetrievalConfig:
     vector_pool: int = 200
     background: int = 20
     keyword_weight: float = 2.0
-    score_threshold: float = 0.8
+    score_threshold: float = 0.79
 
     def __post_init__(self) -> None:
         if self.candidates < 1 or self.rrf_k < 0 or self.vector_pool < 1:

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from .background import lower_this_thread
 from .chunk import SplitConfig, chunk_document
 from .document import Chunk, FileKind
-from .background import lower_this_thread
 from .errors import IngestionCancelled, ParseError, ParseLimitExceeded, UnsupportedFileType
 from .limits import ParseLimits, too_many_chunks, too_slow
 from .parse import parse_document

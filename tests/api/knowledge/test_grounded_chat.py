@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import openai
-import pytest
 
 from tests.api.knowledge.helpers import (
     CHINESE_DOC,
@@ -128,7 +127,6 @@ ENGLISH_LEAVE = (
 )
 
 
-@pytest.mark.xfail(reason="issue 21: short chunks of the other language can fall below the floor")
 def test_cross_lingual_questions_cite_the_other_languages_file(server: RunningServer) -> None:
     """Issue 21: a mixed knowledge base answers English questions from a Chinese file and
     Chinese questions from an English one (e5 ranks any same-language passage higher)."""
