@@ -18,6 +18,7 @@ BUILTIN_PROVIDERS: dict[str, str] = {
     "ernie": "modelport.providers.ernie.adapter:ErnieProvider",
     "spark": "modelport.providers.spark.adapter:SparkProvider",
     "gemini": "modelport.providers.gemini.adapter:GeminiProvider",
+    "deepl": "modelport.providers.deepl.adapter:DeepLProvider",
 }
 
 
