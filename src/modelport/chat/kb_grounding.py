@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 
 from ..knowledge.retrieve import Passage
 from ..knowledge.service import KnowledgeService, UnknownIds
-from ..protocol.chat import ChatCompletionRequest, ChatMessage, RetrievalTool, WebSearchTool
+from ..protocol.chat import (
+    ChatCompletionRequest,
+    ChatMessage,
+    KnowledgeBaseRef,
+    RetrievalTool,
+    WebSearchTool,
+)
 from ..protocol.chat_response import Cite, KnowledgeBaseCites
 from ..protocol.errors import APIError
 from ..settings import KnowledgeSettings
@@ -24,9 +30,11 @@ if TYPE_CHECKING:
 
 INSTRUCTIONS = (
     "Answer the user's question using the numbered passages from their knowledge base below. "
-    "Cite a passage as [n] after the sentence that uses it. If the passages do not contain "
-    "the answer, say that the knowledge base does not cover it."
+    "If the passages do not contain the answer, say that the knowledge base does not cover it."
 )
+# Opt-in (`knowledge_base.citation_markers`): Baichuan's answers carry no markers, and
+# clients that show `cites` beside the answer need none.
+MARKERS = "Cite a passage as [n] after the sentence that uses it, n being its number below."
 NOTHING_FOUND = (
     "The user's knowledge base has no passage relevant to this question: say that the "
     "knowledge base does not cover it, then answer briefly if you can."
@@ -51,13 +59,15 @@ class KnowledgeGrounding:
             return None
         plain = without_retrieval(request)
         query = last_user_turn(request.messages)
+        asked = request.knowledge_base or KnowledgeBaseRef()
         try:
             found = await self._knowledge.retrieve(
                 caller.owner,
                 kb_ids,
                 query,
-                top_k=self._settings.top_k,
+                top_k=asked.top_k or self._settings.top_k,
                 relative_cut=self._settings.relative_cut,
+                score_threshold=asked.score_threshold,
             )
         except UnknownIds as exc:
             raise APIError(
@@ -67,7 +77,9 @@ class KnowledgeGrounding:
                 code="knowledge_base_not_found",
             ) from exc
         passages = found.passages if query else []
-        system = grounding_text(passages, found.pending_files, self._settings.prompt_chars)
+        system = grounding_text(
+            passages, found.pending_files, self._settings.prompt_chars, asked.citation_markers
+        )
         cites = KnowledgeBaseCites(cites=[cite(p) for p in passages])
         return Augmentation(with_system(plain, system), {"knowledge_base": cites})
 
@@ -79,6 +91,7 @@ def cite(passage: Passage) -> Cite:
         file_id=passage.file_id,
         kb_id=passage.kb_id,
         page=passage.page,
+        heading=passage.heading,
         score=round(passage.score, 4),
     )
 
@@ -90,9 +103,13 @@ def last_user_turn(messages: Sequence[ChatMessage]) -> str:
     return ""
 
 
-def grounding_text(passages: Sequence[Passage], pending: int, budget: int) -> str:
+def grounding_text(
+    passages: Sequence[Passage], pending: int, budget: int, markers: bool = False
+) -> str:
     """Instructions plus the numbered passages, cut to share `budget` characters."""
-    parts = [INSTRUCTIONS if passages else NOTHING_FOUND]
+    parts = [
+        (f"{INSTRUCTIONS} {MARKERS}" if markers else INSTRUCTIONS) if passages else NOTHING_FOUND
+    ]
     if pending:
         parts.append(PENDING_NOTE.format(count=pending))
     if passages:

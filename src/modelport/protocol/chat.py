@@ -187,6 +187,12 @@ class StreamOptions(RequestModel):
 
 class KnowledgeBaseRef(RequestModel):
     ids: list[str] = Field(default_factory=list, max_length=32)
+    # Beyond Baichuan's fields: how many passages to cite at most (default: the server's),
+    # the floor a passage's score must reach (default: the retriever's; 0 cites the best
+    # whatever their score), and whether the answer should mark what it uses with [n].
+    top_k: int | None = Field(default=None, ge=1, le=20)
+    score_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    citation_markers: bool = False
 
 
 class ChatCompletionRequest(RequestModel):

@@ -160,6 +160,7 @@ class Cite(WireModel):
     kb_id: str | None = optional()
     url: str | None = optional()
     page: int | None = optional()
+    heading: str | None = optional()  # the passage's section ("Chapter 1 > Leave"), if known
     score: float | None = optional()
 
 

@@ -142,7 +142,8 @@ def to_chat(request: ResponseCreateRequest, history: Sequence[InputItem]) -> Cha
         "response_format": _response_format(request.text.format if request.text else None),
     }
     if request.vector_store_ids():
-        data["knowledge_base"] = {"ids": request.vector_store_ids()}
+        # Markers on: annotations are placed where the answer cites a passage ([n]).
+        data["knowledge_base"] = {"ids": request.vector_store_ids(), "citation_markers": True}
     try:
         return ChatCompletionRequest.model_validate(data)
     except ValidationError as exc:
