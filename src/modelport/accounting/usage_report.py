@@ -32,6 +32,8 @@ class UsageRow:
     completion_tokens: int
     total_tokens: int
     cost_micros: int
+    cached_tokens: int = 0  # of the prompt tokens, read from the vendor's cache
+    reasoning_tokens: int = 0  # of the completion tokens, spent on reasoning
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ def _sums() -> list[ColumnElement[Any]]:
         func.coalesce(func.sum(UsageRecord.completion_tokens), 0),
         func.coalesce(func.sum(UsageRecord.total_tokens), 0),
         func.coalesce(func.sum(UsageRecord.cost_micros), 0),
+        func.coalesce(func.sum(UsageRecord.cached_tokens), 0),
+        func.coalesce(func.sum(UsageRecord.reasoning_tokens), 0),
     ]
 
 
@@ -74,8 +78,8 @@ def _conditions(where: UsageFilter) -> list[ColumnElement[bool]]:
 
 
 def _row(group: dict[str, str], values: Any) -> UsageRow:
-    requests, prompt, completion, total, cost = (int(v) for v in values)
-    return UsageRow(group, requests, prompt, completion, total, cost)
+    requests, prompt, completion, total, cost, cached, reasoning = (int(v) for v in values)
+    return UsageRow(group, requests, prompt, completion, total, cost, cached, reasoning)
 
 
 async def usage_report(db: Database, where: UsageFilter, group_by: list[GroupBy]) -> UsageReport:

@@ -35,6 +35,8 @@ def _row(row: UsageRow) -> UsageRowInfo:
         completion_tokens=row.completion_tokens,
         total_tokens=row.total_tokens,
         cost_micros=row.cost_micros,
+        cached_tokens=row.cached_tokens,
+        reasoning_tokens=row.reasoning_tokens,
     )
 
 

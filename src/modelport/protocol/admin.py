@@ -173,6 +173,8 @@ class UsageRowInfo(BaseModel):
     completion_tokens: int
     total_tokens: int
     cost_micros: int
+    cached_tokens: int = 0  # of prompt_tokens: read from the vendor's prompt cache
+    reasoning_tokens: int = 0  # of completion_tokens: the vendor's reasoning
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -56,6 +56,7 @@ def test_cached_tokens_booked_and_priced(platform: Platform, stream: bool) -> No
         assert usage["completion_tokens_details"] == {"reasoning_tokens": 3}
     totals = settled_usage(platform, key["id"], 1)
     assert totals["cost_micros"] == COST
+    assert (totals["cached_tokens"], totals["reasoning_tokens"]) == (6, 3)  # the usage report
     with sqlite3.connect(platform.server.data_dir / "modelport.db") as conn:
         row = conn.execute(
             "SELECT prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,"
