@@ -8,6 +8,7 @@ import typer
 
 from .kb import kb_app
 from .keys import keys_app
+from .pull import models_app, pull
 from .serve import serve
 
 app = typer.Typer(
@@ -15,6 +16,8 @@ app = typer.Typer(
 )
 app.add_typer(keys_app)
 app.add_typer(kb_app)
+app.add_typer(models_app)
+app.command()(pull)
 app.command()(serve)
 
 
