@@ -91,3 +91,20 @@ def already_pulled(dest: Path, sha256: str, size: int) -> PulledModel | None:
     if model.sha256 == sha256 and model.size == size:
         return model
     return None
+
+
+PULLED = "pulled:"
+
+
+def resolve_model_path(model_path: str, data_dir: Path) -> str:
+    """A catalogue `model_path`: `pulled:NAME` is a model pulled into the models directory
+    (`$MODELPORT_MODELS_DIR`, else `<data_dir>/models`); anything else is a file path."""
+    if not model_path.startswith(PULLED):
+        return model_path
+    explicit = os.environ.get("MODELPORT_MODELS_DIR")
+    models_dir = Path(explicit) if explicit else data_dir / "models"
+    name = model_path.removeprefix(PULLED)
+    try:
+        return str(find_model(models_dir, name).path)
+    except PullError as exc:
+        raise PullError(f"{exc} (model_path {model_path!r}; modelport pull it first)") from None

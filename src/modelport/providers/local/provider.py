@@ -12,6 +12,7 @@ from ...engine.events import EngineBusy, EngineClosed, Failed, Finished, TextDel
 from ...engine.generation import Generation
 from ...engine.logprobs import TokenLogprob as EngineLogprob
 from ...engine.prompt import PromptError
+from ...hub.store import resolve_model_path
 from ...protocol.chat import ChatCompletionRequest
 from ...protocol.chat_response import (
     ChatCompletion,
@@ -71,11 +72,16 @@ class LocalProvider:
     def __init__(self, deps: ProviderDeps) -> None:
         self._settings = deps.settings.engine
         self._limits = deps.settings.upstream
+        self._data_dir = deps.settings.data_dir
         self._engines: dict[str, LocalEngine] = {}
         self._renderer = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="render")
 
     def engine_for(self, channel: ChannelConfig) -> LocalEngine:
-        path = channel.model_path or default_gguf_path()
+        path = (
+            resolve_model_path(channel.model_path, self._data_dir)  # `pulled:NAME` or a path
+            if channel.model_path
+            else default_gguf_path()
+        )
         engine = self._engines.get(path)
         if engine is None:
             engine = LocalEngine(path, self._settings)
