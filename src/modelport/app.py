@@ -27,6 +27,7 @@ from .api.openapi import install_openapi
 from .api.request_log import router as request_log_router
 from .api.rerank import router as rerank_router
 from .api.responses import router as responses_router
+from .api.translate import router as translate_router
 from .observability.logs import configure_logging
 from .observability.metrics import Metrics
 from .services import build_services
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(request_log_router)
     app.include_router(responses_router)
     app.include_router(images_router)
+    app.include_router(translate_router)
     attach_console(app)
     # Uploads get the file limit plus room for the multipart framing; the router checks the
     # file itself.
