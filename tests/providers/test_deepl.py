@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from modelport.protocol.errors import APIError
 from modelport.providers.base import ProviderDeps
 from modelport.providers.deepl import DeepLProvider
 from modelport.providers.deepl.options import FREE_BASE_URL, PRO_BASE_URL, base_url
@@ -105,6 +106,20 @@ async def test_wrong_key_is_refused(
         await deepl.complete(chat("hi"), deepl_channel(served[1], key="wrong-secret-1234:fx"))
     assert caught.value.status == 400 and not caught.value.retryable
     assert "wrong-secret" not in caught.value.message
+
+
+async def test_what_deepl_cannot_answer_is_refused_before_the_call(
+    deepl: DeepLProvider, fake: FakeDeepL, served: tuple[FakeDeepL, str]
+) -> None:
+    channel = deepl_channel(served[1])
+    with pytest.raises(APIError) as caught:
+        await deepl.complete(chat("hi", n=2), channel)
+    assert caught.value.status == 400 and caught.value.param == "n"
+    only_system = chat("", messages=[{"role": "system", "content": "be brief"}])
+    with pytest.raises(APIError) as caught:
+        await deepl.complete(only_system, channel)
+    assert caught.value.status == 400
+    assert fake.requests == []
 
 
 def test_host_follows_the_key() -> None:

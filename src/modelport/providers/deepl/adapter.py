@@ -149,6 +149,8 @@ class DeepLProvider(UpstreamProvider):
 
 
 def _last_user_text(request: ChatCompletionRequest) -> str:
+    if request.n > 1:
+        raise APIError(400, "a DeepL model gives one translation: n must be 1", param="n")
     for message in reversed(request.messages):
         if message.role == "user" and message.text().strip():
             return message.text()
