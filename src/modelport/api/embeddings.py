@@ -11,16 +11,13 @@ nothing pads or projects them to pretend otherwise.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import time
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 
-from ..accounting.booking import book_usage
+from ..accounting.metered import Metered
 from ..accounting.reservations import Hold
-from ..accounting.usage import UsageEntry
 from ..protocol.embeddings import Embedding, EmbeddingList, EmbeddingRequest, EmbeddingUsage
 from ..protocol.errors import APIError, ErrorResponse, model_not_found
 from .deps import KeyDep, ServicesDep
@@ -53,15 +50,11 @@ async def create_embeddings(
             400, f"This model only makes {dimension}-dimensional vectors.", param="dimensions"
         )
     texts = body.texts()
-    reservation = None
-    if services.gate is not None:
-        # Held against a quota: at most a token per character (and the two special tokens).
-        hold = Hold(sum(len(text) + 2 for text in texts), 0)
-        reservation = await services.gate.admit(key, body.model, [], hold)
-    started = time.perf_counter()
+    # Held against a quota: at most a token per character (and the two special tokens).
+    hold = Hold(sum(len(text) + 2 for text in texts), 0)
     data: list[Embedding] = []
     tokens = 0
-    try:
+    async with Metered(services, key, request.state.request_id, body.model, hold) as meter:
         # In batches: each is one worker-thread call, so a 2048-input request neither holds a
         # thread (and the embedder) for its whole length nor keeps every vector at once.
         for start in range(0, len(texts), EMBED_BATCH):
@@ -72,28 +65,7 @@ async def create_embeddings(
                 Embedding(embedding=_encode(row, body.encoding_format), index=start + i)
                 for i, row in enumerate(vectors)
             )
-    except BaseException:
-        if services.gate is not None:
-            await asyncio.shield(services.gate.release(reservation))
-        raise
-    entry = UsageEntry(
-        request_id=request.state.request_id,
-        key_id=key.id,
-        owner=key.owner,
-        model=body.model,
-        provider=PROVIDER,
-        prompt_tokens=tokens,
-        latency_ms=int((time.perf_counter() - started) * 1000),
-        reservation=reservation,
-    )
-    await book_usage(
-        entry,
-        key,
-        ledger=services.ledger,
-        gate=services.gate,
-        metrics=services.metrics,
-        channel=PROVIDER,
-    )
+    await meter.book(provider=PROVIDER, prompt_tokens=tokens)
     usage = EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens)
     return EmbeddingList(data=data, model=body.model, usage=usage)
 

@@ -20,10 +20,9 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from ..accounting.booking import book_usage
 from ..accounting.keys import KeyRecord
+from ..accounting.metered import Metered
 from ..accounting.reservations import Hold
-from ..accounting.usage import UsageEntry
 from ..images.providers.base import InputImage
 from ..images.service import ImageService, cost_micros
 from ..images.store import ImageStore, media_type
@@ -135,42 +134,19 @@ async def _draw(
     state = images_of(request, services)
     model = state.service.resolve(body.model)
     job, unit = state.service.job(model, body, images, mask)
-    hold = cost_micros(unit, job.n, key.group_multiplier)
-    reservation = None
-    if services.gate is not None:
-        reservation = await services.gate.admit(key, model.name, [], Hold(0, hold))
-    started = time.perf_counter()
-    try:
+    hold = Hold(0, cost_micros(unit, job.n, key.group_multiplier))
+    async with Metered(services, key, request.state.request_id, model.name, hold) as meter:
         result, channel = await state.service.draw(model, job)
         ids = [await asyncio.to_thread(state.store.put, image.data) for image in result.images]
-    except BaseException:
-        if services.gate is not None:
-            await asyncio.shield(services.gate.release(reservation))
-        raise
-    entry = UsageEntry(
-        request_id=request.state.request_id,
-        key_id=key.id,
-        owner=key.owner,
-        model=model.name,
-        provider=channel.provider,
-        completion_tokens=len(ids),  # images drawn (see the module's docstring)
-        total_tokens=0,
-        latency_ms=int((time.perf_counter() - started) * 1000),
-        cost_micros=cost_micros(unit, len(ids), key.group_multiplier),
-        reservation=reservation,
-    )
-    await book_usage(
-        entry,
-        key,
-        ledger=services.ledger,
-        gate=services.gate,
-        metrics=services.metrics,
-        channel=channel.provider,
+    cost = cost_micros(unit, len(ids), key.group_multiplier)
+    # completion_tokens counts the images drawn (see the module's docstring)
+    await meter.book(
+        provider=channel.provider, completion_tokens=len(ids), total_tokens=0, cost_micros=cost
     )
     log.info(
         "images booked",
         extra={"images": len(ids), "size": job.size, "quality": job.quality or "default"}
-        | {"model": model.name, "edit": job.is_edit, "cost_micros": entry.cost_micros},
+        | {"model": model.name, "edit": job.is_edit, "cost_micros": cost},
     )
     base = str(request.base_url).rstrip("/")
     data = []

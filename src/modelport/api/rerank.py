@@ -8,15 +8,11 @@ worst case) and rate limits apply, and each answer is a usage row debited from i
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from fastapi import APIRouter, Request
 
-from ..accounting.booking import book_usage
+from ..accounting.metered import Metered
 from ..accounting.pricing import cost_micros
 from ..accounting.reservations import Hold
-from ..accounting.usage import UsageEntry
 from ..protocol.errors import ErrorResponse, model_not_found
 from ..protocol.rerank import (
     RerankDocument,
@@ -53,39 +49,13 @@ async def create_rerank(
         raise model_not_found(body.model)
     price = upstream.price if upstream is not None else Price()
     multiplier = key.group_multiplier
-    reservation = None
-    if services.gate is not None:
-        # At most a token per character, and two special tokens per text.
-        most = len(body.query) + 2 + sum(len(text) + 2 for text in body.texts())
-        hold = Hold(most, cost_micros(price, most, 0, multiplier))
-        reservation = await services.gate.admit(key, body.model, [], hold)
-    started = time.perf_counter()
-    try:
+    # At most a token per character, and two special tokens per text.
+    most = len(body.query) + 2 + sum(len(text) + 2 for text in body.texts())
+    hold = Hold(most, cost_micros(price, most, 0, multiplier))
+    async with Metered(services, key, request.state.request_id, body.model, hold) as meter:
         results, tokens, estimated, provider = await _rank(body, upstream, services, knowledge)
-    except BaseException:
-        if services.gate is not None:
-            await asyncio.shield(services.gate.release(reservation))
-        raise
-    entry = UsageEntry(
-        request_id=request.state.request_id,
-        key_id=key.id,
-        owner=key.owner,
-        model=body.model,
-        provider=provider,
-        prompt_tokens=tokens,
-        latency_ms=int((time.perf_counter() - started) * 1000),
-        cost_micros=cost_micros(price, tokens, 0, multiplier),
-        estimated=estimated,
-        reservation=reservation,
-    )
-    await book_usage(
-        entry,
-        key,
-        ledger=services.ledger,
-        gate=services.gate,
-        metrics=services.metrics,
-        channel=provider,
-    )
+    cost = cost_micros(price, tokens, 0, multiplier)
+    await meter.book(provider=provider, prompt_tokens=tokens, cost_micros=cost, estimated=estimated)
     usage = RerankUsage(total_tokens=tokens, prompt_tokens=tokens)
     return RerankResponse(model=body.model, results=results, usage=usage)
 
