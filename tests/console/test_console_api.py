@@ -87,7 +87,8 @@ def test_kb_search_returns_scored_passages_of_the_owner_only(console_server: Run
         first = body["data"][0]
         assert "Sundays" in first["content"]
         assert first["filename"] == "lighthouse.txt"
-        assert first["score"] == 1.0  # ranked first by both vector and keyword search
+        # The score is the passage's relevance (its script-adjusted cosine), above the floor.
+        assert all(0.79 <= hit["score"] <= 1.0 for hit in body["data"]), body["data"]
         one = http.post(f"/v1/kbs/{kb['id']}/search", json={"query": "lamp", "top_k": 1})
         assert len(one.json()["data"]) == 1
         empty = http.post(f"/v1/kbs/{kb['id']}/search", json={"query": ""})

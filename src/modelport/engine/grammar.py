@@ -11,10 +11,19 @@ from llama_cpp.llama_grammar import json_schema_to_gbnf
 ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
 
 
+# llama-cpp-python's converter lets a string hold raw control characters (a newline, a tab),
+# which no JSON parser accepts; llama.cpp's own converter excludes them, as JSON does.
+_LOOSE_CHAR = 'char ::= [^"\\\\]'
+_JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F]'
+
+
 @lru_cache(maxsize=256)
 def _compile(schema_json: str, prop_order: tuple[str, ...]) -> str:
     grammar: str = json_schema_to_gbnf(schema_json, list(prop_order) or None)
-    return grammar
+    return "\n".join(
+        _JSON_CHAR + line.removeprefix(_LOOSE_CHAR) if line.startswith(_LOOSE_CHAR) else line
+        for line in grammar.splitlines()
+    )
 
 
 def json_schema_grammar(schema: dict[str, Any] | None, prop_order: tuple[str, ...] = ()) -> str:

@@ -17,13 +17,12 @@ from ...protocol.chat_response import (
     AssistantMessage,
     ChatCompletion,
     Choice,
-    Delta,
     FinishReason,
     Usage,
 )
 from ...protocol.completions import DEFAULT_MAX_TOKENS, CompletionRequest
 from ...settings import ChannelConfig
-from .wire import UpstreamChoice, UpstreamChunk, complete_usage
+from .wire import UpstreamChoice, UpstreamChunk, UpstreamDelta, complete_usage
 
 _KNOWN_REASONS = ("stop", "length", "content_filter")
 
@@ -87,7 +86,9 @@ class UpstreamText(WireModel):
         """The event as the chat chunk the stream reader expects."""
         choices = [
             UpstreamChoice(
-                index=c.index, delta=Delta(content=c.text), finish_reason=_reason(c.finish_reason)
+                index=c.index,
+                delta=UpstreamDelta(content=c.text),
+                finish_reason=_reason(c.finish_reason),
             )
             for c in self.choices
         ]
