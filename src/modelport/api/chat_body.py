@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ..protocol.chat import MAX_NESTING, ChatCompletionRequest
+from ..protocol.chat import MAX_MESSAGES, MAX_NESTING, ChatCompletionRequest
 from ..protocol.errors import APIError
 from .errors import validation_error_of
 
@@ -23,6 +23,12 @@ M = TypeVar("M", bound=BaseModel)
 
 def parse_chat_body(raw: bytes) -> tuple[ChatCompletionRequest | None, APIError | None]:
     """The request, or the 400 it gets; a JSON syntax error raises at once."""
+    if raw.count(b'"role"') > MAX_MESSAGES:
+        # Validation holds the GIL (pydantic-core does not release it), so even in a worker
+        # thread 100,000 messages would stop the event loop for half a second: a body with
+        # more `"role"` keys than the message limit cannot be a valid request.
+        message = f"A request may carry at most {MAX_MESSAGES:,} messages."
+        return None, APIError(400, message, param="messages", code="too_many_messages")
     return parse_json_body(raw, ChatCompletionRequest)
 
 
