@@ -68,7 +68,14 @@ def test_bearer_token_and_version_header(setup: Setup) -> None:
     bearer = anthropic.Anthropic(
         base_url=setup.server.base_url, auth_token=setup.server.admin_key, max_retries=2
     )  # retries: a slot the previous test's stream held may be a moment from free (503)
-    assert bearer.messages.create(model=LOCAL, max_tokens=2, messages=HELLO).content
+    # Greedy: two sampled tokens may be half a character each, which is no text at all.
+    reply = bearer.messages.create(
+        model=LOCAL,
+        max_tokens=4,
+        messages=HELLO,
+        extra_body={"temperature": 0},  # type: ignore[arg-type]
+    )
+    assert reply.content and reply.usage.output_tokens > 0
     # curl-style: no anthropic-version header at all
     response = httpx.post(
         setup.server.base_url + "/v1/messages",
