@@ -124,9 +124,7 @@ class Reservations:
     async def settle(self, reservation: str, key_id: str, spent: Hold) -> None:
         """The request is over: its hold becomes exactly what it spent, until its usage row
         is written (which releases it), so the key's next request sees the true balance."""
-        await self._settle(reservation, key_id, spent)
 
-    async def _settle(self, reservation: str, key_id: str, spent: Hold) -> None:
         def work(conn: Connection) -> None:
             held = conn.execute(_HELD_BY, {"rid": reservation}).first()
             if held is None:  # its usage row was written first

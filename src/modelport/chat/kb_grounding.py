@@ -107,9 +107,10 @@ def grounding_text(
     passages: Sequence[Passage], pending: int, budget: int, markers: bool = False
 ) -> str:
     """Instructions plus the numbered passages, cut to share `budget` characters."""
-    parts = [
-        (f"{INSTRUCTIONS} {MARKERS}" if markers else INSTRUCTIONS) if passages else NOTHING_FOUND
-    ]
+    if not passages:
+        parts = [NOTHING_FOUND]
+    else:
+        parts = [f"{INSTRUCTIONS} {MARKERS}" if markers else INSTRUCTIONS]
     if pending:
         parts.append(PENDING_NOTE.format(count=pending))
     if passages:
