@@ -8,12 +8,18 @@ import { renderPlayground } from "./pages/playground.js";
 import { renderKbs } from "./pages/kbs.js";
 import { renderKeys } from "./pages/keys.js";
 import { renderUsage } from "./pages/usage.js";
+import { renderImages } from "./pages/images.js";
+import { renderTranslate } from "./pages/translate.js";
+import { renderMidjourney } from "./pages/midjourney.js";
 
 const PAGES = {
   playground: { render: renderPlayground },
   kbs: { render: renderKbs },
   keys: { render: renderKeys, admin: true },
   usage: { render: renderUsage },
+  images: { render: renderImages },
+  translate: { render: renderTranslate },
+  midjourney: { render: renderMidjourney },
 };
 
 const main = document.getElementById("main");
