@@ -4,6 +4,7 @@
 import { api } from "../api.js";
 import { dayAxis, lineChart, seriesByModel } from "../charts.js";
 import { errorLine, formatTime, h, replace } from "../dom.js";
+import { productKinds, unitsOf } from "../units.js";
 import { renderRedeem } from "./redeem.js";
 
 const DAYS = 30;
@@ -47,11 +48,17 @@ export function renderUsage(main, { me }) {
     const since = new Date(axis[0] * 1000).toISOString().slice(0, 19);
     const base = me.is_admin ? "/admin/usage" : "/v1/usage";
     const requests = me.is_admin ? "/admin/usage/requests?limit=50" : "/v1/usage/requests?limit=50";
-    const [daily, models, log] = await Promise.all([
+    const [daily, models, log, cards] = await Promise.all([
       api(`${base}?group_by=day,model&since=${since}`),
       api(`${base}?group_by=model&since=${since}`),
       api(requests),
+      api("/v1/models").catch(() => null), // only to tell image models apart
     ]);
+    const kinds = productKinds(cards, log.data);
+    const units = (r) => {
+      const text = unitsOf(r, kinds);
+      return text && h("div", { class: "muted small", "data-testid": "units" }, text);
+    };
     const t = daily.totals;
     const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
     totals.textContent = `${plural(t.requests, "request")} · ${plural(t.total_tokens, "token")} · cost ${money(t.cost)}`;
@@ -60,7 +67,7 @@ export function renderUsage(main, { me }) {
     disposers.push(lineChart(tokensChart, { title: "Tokens by day", axis, ...tokens }));
     disposers.push(lineChart(costChart, { title: "Cost by day", axis, ...cost, format: money }));
     replace(byModel, models.data.length
-      ? models.data.map((r) => h("tr", {}, h("td", {}, r.model), h("td", {}, String(r.requests)),
+      ? models.data.map((r) => h("tr", {}, h("td", {}, r.model, units(r)), h("td", {}, String(r.requests)),
           h("td", {}, String(r.prompt_tokens)), h("td", {}, String(r.completion_tokens)), h("td", {}, money(r.cost))))
       : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No usage yet.")));
     replace(recent, log.data.length
@@ -70,7 +77,7 @@ export function renderUsage(main, { me }) {
           h("td", {}, h("span", { class: `badge ${r.status < 400 ? "online" : "fail"}` }, String(r.status)),
             r.error_code ? h("div", { class: "muted small" }, r.error_code) : null),
           h("td", {}, `${r.latency_ms} ms`),
-          h("td", {}, `${r.prompt_tokens} + ${r.completion_tokens}`),
+          h("td", {}, `${r.prompt_tokens} + ${r.completion_tokens}`, units(r)),
           h("td", { class: "hide-narrow" }, money(r.cost))))
       : h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No requests yet.")));
   }
