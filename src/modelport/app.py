@@ -23,6 +23,8 @@ from .api.kb_search import router as kb_search_router
 from .api.kbs import router as kbs_router
 from .api.knowledge_deps import install_knowledge_errors
 from .api.metrics import router as metrics_router
+from .api.midjourney import admin_router as midjourney_admin_router
+from .api.midjourney import router as midjourney_router
 from .api.openapi import install_openapi
 from .api.request_log import router as request_log_router
 from .api.rerank import router as rerank_router
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(responses_router)
     app.include_router(images_router)
     app.include_router(translate_router)
+    app.include_router(midjourney_router)
+    app.include_router(midjourney_admin_router)
     attach_console(app)
     # Uploads get the file limit plus room for the multipart framing; the router checks the
     # file itself.

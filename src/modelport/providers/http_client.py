@@ -198,9 +198,11 @@ class UpstreamHTTP:
         ) as response:
             yield response
 
-    async def _read(self, response: aiohttp.ClientResponse, vendor: str) -> bytes:
-        """The whole body, refused past `max_body_bytes` (counted as it arrives)."""
-        limit = self.settings.max_body_bytes
+    async def _read(
+        self, response: aiohttp.ClientResponse, vendor: str, limit: int | None = None
+    ) -> bytes:
+        """The whole body, refused past `limit` or `max_body_bytes` (counted as it arrives)."""
+        limit = limit or self.settings.max_body_bytes
         declared = response.content_length
         if (
             declared is not None
@@ -257,6 +259,35 @@ class UpstreamHTTP:
         if status != 200:
             raise on_error(status, raw, received)
         return parse_json(raw, vendor)
+
+    async def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        channel: ChannelConfig,
+        vendor: str,
+        limit: int | None = None,
+    ) -> tuple[int, bytes, Mapping[str, str]]:
+        """GET and read the whole answer (at most `limit` bytes, else `max_body_bytes`);
+        redirects are not followed (a vendor's redirect is its answer)."""
+        way = self._way(channel, url)
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=channel.connect_timeout, sock_read=channel.read_timeout
+        )
+        try:
+            async with way.session.get(
+                url,
+                headers=headers,
+                proxy=way.proxy,
+                ssl=way.tls,
+                timeout=timeout,
+                allow_redirects=False,
+            ) as response:
+                body = await self._read(response, vendor, limit)
+                return response.status, body, response.headers
+        except _FAILURES as exc:
+            raise transport_error(exc, vendor) from None
 
     @asynccontextmanager
     async def stream(

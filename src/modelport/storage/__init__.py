@@ -2,7 +2,7 @@
 
 # Every table module is imported here so that `Base.metadata` is complete whichever part of the
 # package is imported first (Alembic's env.py and the schema tests rely on it).
-from . import knowledge_tables, platform_tables, response_tables
+from . import knowledge_tables, mj_tables, platform_tables, response_tables
 from .db import Database
 from .tables import ApiKey, Base, UsageRecord
 
@@ -12,6 +12,7 @@ __all__ = [
     "Database",
     "UsageRecord",
     "knowledge_tables",
+    "mj_tables",
     "platform_tables",
     "response_tables",
 ]

@@ -15,6 +15,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from tests.fakes.midjourney import SECRET as MJ_SECRET
+from tests.fakes.midjourney import FakeMidjourney
 from tests.fakes.openai_upstream import create_app as create_openai
 from tests.fakes.server import serve_asgi
 from tests.support.server import RunningServer, run_server
@@ -70,9 +72,20 @@ def upstream() -> Iterator[tuple[Starlette, str]]:
         yield app, url + "/v1"
 
 
-def server_config(upstream_url: str) -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def midjourney_url() -> Iterator[str]:
+    """A fake midjourney-proxy server, so the `/mj/...` routes are served and driven too."""
+    fake = FakeMidjourney()
+    with serve_asgi(fake.app()) as url:
+        fake.base_url = url
+        yield url
+
+
+def server_config(upstream_url: str, midjourney_url: str = "") -> dict[str, Any]:
+    channels = [{"name": "mj", "base_url": midjourney_url, "api_secret": MJ_SECRET}]
     return {
         "models": catalogue(upstream_url),
+        "midjourney": {"channels": channels if midjourney_url else []},
         "max_file_bytes": MAX_FILE_BYTES,
         "ledger_flush_seconds": 0.1,
         "engine": {"slots": 4, "context_per_slot": 512},
@@ -82,10 +95,13 @@ def server_config(upstream_url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def hard_server(
-    upstream: tuple[Starlette, str], tmp_path_factory: pytest.TempPathFactory
+    upstream: tuple[Starlette, str],
+    midjourney_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningServer]:
     data_dir: Path = tmp_path_factory.mktemp("hardening")
-    with run_server(data_dir, config=server_config(upstream[1])) as running:
+    config = server_config(upstream[1], midjourney_url)
+    with run_server(data_dir, config=config) as running:
         yield running
 
 

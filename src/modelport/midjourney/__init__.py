@@ -1,0 +1,1 @@
+"""Midjourney through the midjourney-proxy protocol (docs/midjourney.md)."""
