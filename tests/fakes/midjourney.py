@@ -11,6 +11,7 @@ servers' `/submit/action`, `/submit/modal` and `/submit/shorten`), after its pub
 - A finished IMAGINE/VARIATION/REROLL has U1–U4, 🔄 and V1–V4 buttons; an UPSCALE has Vary,
   Zoom Out and pan buttons; "Custom Zoom" opens a MODAL task that `/submit/modal` continues.
 - Images: `GET /attachments/{id}.png`.
+- `auto`: a task finishes the next time `list-by-condition` asks about it.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def _action(custom_id: str) -> str:
 class FakeMidjourney:
     mode: str = "ok"  # ok | queued | full | no_account
     hooks: bool = True
+    auto: bool = False  # tasks finish when next asked about (for the docs' examples)
     base_url: str = ""  # set once served, for image URLs
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     submissions: list[dict[str, Any]] = field(default_factory=list)
@@ -223,7 +225,13 @@ class FakeMidjourney:
         if request.headers.get("mj-api-secret") != SECRET:
             return JSONResponse({"error": "Unauthorized"}, 401)
         ids = (await request.json()).get("ids") or []
-        return JSONResponse([self.tasks[i] for i in ids if i in self.tasks])
+        found = [self.tasks[i] for i in ids if i in self.tasks]
+        for task in found:
+            if self.auto and task["status"] in ("SUBMITTED", "IN_PROGRESS"):
+                self.hooks, hooks = False, self.hooks
+                self.succeed(task["id"])
+                self.hooks = hooks
+        return JSONResponse(found)
 
     async def fetch(self, request: Request) -> Response:
         if request.headers.get("mj-api-secret") != SECRET:
