@@ -14,7 +14,8 @@ import pytest
 
 from tests.fakes.deepl import DEEPL_KEY, FakeDeepL
 from tests.fakes.server import serve_asgi
-from tests.support.server import RunningServer, run_server
+from tests.support.server import RunningServer
+from tests.support.stores import STORES, run_on_store
 
 LOCAL = "smollm2-135m-instruct"
 PRICE = 0.02  # per 1,000 characters: 20 micros a character
@@ -27,9 +28,11 @@ def fakes() -> Iterator[dict[str, Any]]:
         yield {"main": main, "spent": spent, "main_url": main_url, "spent_url": spent_url}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=STORES)
 def server(
-    fakes: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    fakes: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningServer]:
     def channel(url: str, target: str, **more: Any) -> dict[str, Any]:
         return {
@@ -56,7 +59,8 @@ def server(
             {"name": "deepl-spent", "channels": [channel(spent, "ZH")]},
         ]
     }
-    with run_server(tmp_path_factory.mktemp("translate") / "data", config=config) as running:
+    data_dir = tmp_path_factory.mktemp(f"translate-{request.param}") / "data"
+    with run_on_store(request.param, data_dir, config) as running:
         yield running
 
 

@@ -15,7 +15,8 @@ from tests.fakes.sd_webui import AUTH
 from tests.fakes.sd_webui import create_app as create_sd
 from tests.fakes.server import serve_asgi
 from tests.fakes.stability import create_app as create_stability
-from tests.support.server import RunningServer, run_server
+from tests.support.server import RunningServer
+from tests.support.stores import STORES, run_on_store
 
 DALLE_PRICES = {"1024x1024": {"standard": 0.04, "hd": 0.08}, "1792x1024": {"standard": 0.08}}
 
@@ -38,9 +39,11 @@ def fakes() -> Iterator[tuple[Fakes, dict[str, str]]]:
         yield apps, {"openai": oa + "/v1", "sd": sd, "stability": st}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=STORES)
 def running(
-    tmp_path_factory: pytest.TempPathFactory, fakes: tuple[Fakes, dict[str, str]]
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    fakes: tuple[Fakes, dict[str, str]],
 ) -> Iterator[RunningServer]:
     _, url = fakes
     oa = {"provider": "openai_images", "base_url": url["openai"], "api_key": "sk-img-1"}
@@ -99,7 +102,8 @@ def running(
             },
         ],
     }
-    with run_server(tmp_path_factory.mktemp("images"), config=config) as server:
+    data_dir = tmp_path_factory.mktemp(f"images-{request.param}")
+    with run_on_store(request.param, data_dir, config) as server:
         yield server
 
 

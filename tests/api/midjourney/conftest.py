@@ -17,8 +17,8 @@ from starlette.routing import Route
 
 from tests.fakes.midjourney import SECRET, FakeMidjourney
 from tests.fakes.server import free_port, serve_asgi
-from tests.support.postgres import create_database, drop_database
-from tests.support.server import RunningServer, run_server
+from tests.support.server import RunningServer
+from tests.support.stores import STORES, run_on_store
 
 PRICES = {"IMAGINE": 0.1, "UPSCALE": 0.05, "ZOOM": 0.08}
 IMAGINE_MICROS = 100_000
@@ -134,21 +134,11 @@ def mj_config(fakes: Fakes, port: int, stuck_seconds: float) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=STORES)
 def mj(
     request: pytest.FixtureRequest, fakes: Fakes, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MJ]:
     port, stuck = free_port(), 8.0
-    config = mj_config(fakes, port, stuck)
     data = tmp_path_factory.mktemp(f"mj-{request.param}")
-    if request.param == "sqlite":
-        with run_server(data, config=config, port=port) as running:
-            yield MJ(running, fakes, stuck)
-        return
-    name, url = create_database("modelport_mj")
-    try:
-        env = {"MODELPORT_DATABASE_URL": url}
-        with run_server(data, config=config, env=env, port=port) as running:
-            yield MJ(running, fakes, stuck)
-    finally:
-        drop_database(name)
+    with run_on_store(request.param, data, mj_config(fakes, port, stuck), port=port) as running:
+        yield MJ(running, fakes, stuck)
