@@ -92,6 +92,7 @@ def parse_rows(data: bytes) -> list[dict[str, Any]]:
             row["created_at"] = datetime.fromisoformat(row["created_at"])
             for column in ("cached_tokens", "reasoning_tokens"):  # rows journalled before 0007
                 row.setdefault(column, 0)
+            row.setdefault("detail", None)  # before 0009
             rows.append(row)
     return rows
 

@@ -70,6 +70,7 @@ class Metered:
         total_tokens: int | None = None,
         cost_micros: int = 0,
         estimated: bool = False,
+        detail: str | None = None,
     ) -> None:
         """The request's usage row (which settles its hold) and its metrics."""
         entry = UsageEntry(
@@ -85,6 +86,7 @@ class Metered:
             cost_micros=cost_micros,
             estimated=estimated,
             reservation=self._reservation,
+            detail=detail,
         )
         services = self._services
         await book_usage(

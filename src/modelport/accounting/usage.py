@@ -39,6 +39,7 @@ class UsageEntry:
     reservation: str | None = None  # the quota hold this row releases (accounting/reservations)
     cached_tokens: int = 0  # of the prompt tokens, read from the vendor's cache (priced lower)
     reasoning_tokens: int = 0  # of the completion tokens, spent reasoning
+    detail: str | None = None  # what a request not counted in tokens bought (images, tasks)
 
     @property
     def total(self) -> int:
@@ -137,6 +138,7 @@ def usage_row(entry: UsageEntry) -> dict[str, Any]:
         "estimated": entry.estimated,
         "cached_tokens": entry.cached_tokens,
         "reasoning_tokens": entry.reasoning_tokens,
+        "detail": entry.detail,
         RESERVATION: entry.reservation,
     }
 
@@ -205,6 +207,7 @@ def entry_of(row: UsageRecord) -> UsageEntry:
         estimated=row.estimated,
         cached_tokens=row.cached_tokens,
         reasoning_tokens=row.reasoning_tokens,
+        detail=row.detail,
     )
 
 

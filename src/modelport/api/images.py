@@ -3,9 +3,9 @@ URLs they answer with (`GET /v1/images/files/{id}`).
 
 Each request holds `n` × the price of its size and quality against the key's quota before any
 upstream call; only images delivered are booked (one usage row: `completion_tokens` is the
-number of images, `total_tokens` 0, so token quotas are not touched; size and quality are in
-the `images booked` log line, the ledger has no column for them yet). A failed draw gives the
-hold back and books nothing.
+number of images, `total_tokens` 0, so token quotas are not touched; `detail` says how many of
+which size and quality, e.g. "2 × 1024x1024 hd"). A failed draw gives the hold back and books
+nothing.
 """
 
 from __future__ import annotations
@@ -140,8 +140,13 @@ async def _draw(
         ids = [await asyncio.to_thread(state.store.put, image.data) for image in result.images]
     cost = cost_micros(unit, len(ids), key.group_multiplier)
     # completion_tokens counts the images drawn (see the module's docstring)
+    quality = f" {job.quality}" if job.quality else ""
     await meter.book(
-        provider=channel.provider, completion_tokens=len(ids), total_tokens=0, cost_micros=cost
+        provider=channel.provider,
+        completion_tokens=len(ids),
+        total_tokens=0,
+        cost_micros=cost,
+        detail=f"{len(ids)} × {job.size}{quality}{' edit' if job.is_edit else ''}",
     )
     log.info(
         "images booked",

@@ -165,6 +165,7 @@ class Submitter:
             completion_tokens=1,
             total_tokens=0,
             cost_micros=price,
+            detail=f"{sub.action} {mode} task {task_id}",
         )
         return SubmitResult(
             code=result.code, description=result.description, properties={}, result=task_id

@@ -49,6 +49,7 @@ def refund_row(task: MidjourneyTask) -> dict[str, Any]:
             total_tokens=0,
             cost_micros=-task.price_micros,
             error_code="mj_task_refund",
+            detail=f"refund of {task.action} task {task.id}",
         )
     )
 

@@ -28,6 +28,7 @@ class RequestLogEntry(WireModel):
     cost_micros: int
     searches: int = 0  # web searches made for the request (billed per search)
     estimated: bool = False  # token counts estimated: the upstream reported none
+    detail: str | None = None  # what a request not counted in tokens bought: images, tasks
     created_at: datetime
 
     @computed_field  # type: ignore[prop-decorator]

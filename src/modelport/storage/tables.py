@@ -139,3 +139,6 @@ class UsageRecord(Base):
     estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     cached_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     reasoning_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # What a request that is not counted in tokens bought: "2 × 1024x1024 hd" (images),
+    # "IMAGINE fast" (a Midjourney task), "refund of task …"
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)

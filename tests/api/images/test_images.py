@@ -70,6 +70,13 @@ def test_dalle3_url_is_signed_stored_and_expires(running: RunningServer, fakes: 
     assert row["model"] == "dall-e-3" and row["provider"] == "openai_images"
     assert row["completion_tokens"] == 1 and row["total_tokens"] == 0
     assert row["cost_micros"] == 80_000  # one hd 1024x1024 image at 0.08
+    assert row["detail"] == "1 × 1024x1024 hd"
+    with httpx.Client(base_url=running.base_url) as http:
+        logged = http.get(
+            "/v1/usage/requests", headers={"authorization": f"Bearer {running.admin_key}"}
+        ).json()["data"]
+    shown = next(r for r in logged if r["request_id"] == raw.headers["x-request-id"])
+    assert shown["detail"] == "1 × 1024x1024 hd"
 
 
 def test_gpt_image_b64_and_token_usage(running: RunningServer, fakes: FakesUrls) -> None:

@@ -92,6 +92,12 @@ def test_a_failed_task_is_refunded_once(mj: MJ) -> None:
     task = wait_for(lambda: (t := fetch(mj, key["key"], task_id))["status"] == "FAILURE" and t)
     assert task["failReason"] == "Banned prompt detected by Midjourney"
     wait_for(lambda: mj.cost(key["id"]) == 0)
+    with mj.client(key["key"]) as client:
+        logged = client.get("/v1/usage/requests").json()["data"]
+    assert sorted(r["detail"] for r in logged) == [
+        f"IMAGINE fast task {task_id}",
+        f"refund of IMAGINE task {task_id}",
+    ]
     # the same news again (the webhook retried, then the poll): still one refund
     mj.fakes.main.fail(upstream["id"], "again")
     with mj.client() as admin:
