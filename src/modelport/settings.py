@@ -193,6 +193,9 @@ class EngineSettings(BaseModel):
     # Prompt tokens a lane prefills per step: streams decoding in the same lane wait at most
     # this many tokens' worth for their next one (64: ~0.5 s here; prefill is no slower).
     prefill_chunk: int = Field(default=64, ge=1)
+    # Keep finished requests' KV cells for the next request that starts the same way (a
+    # conversation's next turn prefills only what is new): engine/prefix_cache.py.
+    prefix_cache: bool = True
     max_queue: int = Field(default=64, ge=0)
     default_max_tokens: int = Field(default=512, ge=1)
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
@@ -201,6 +204,25 @@ class EngineSettings(BaseModel):
     # candidates instead of the whole vocabulary: ~0.15 ms instead of ~2.8 ms a token here,
     # which matters because sampling is per sequence while decoding is batched. 0: off.
     default_top_k: int = Field(default=40, ge=0)
+    # Several local models (docs/models.md, "Several local models"): each loads on its first
+    # request and unloads after `keep_alive` idle seconds (Ollama's 5 minutes; -1: never,
+    # 0: right after each request; a local channel's `options.keep_alive` overrides it).
+    # Loaded models (GGUF file + KV cache, estimated) stay within `memory_budget_mb` (unset:
+    # half the machine's RAM): the least recently used idle ones are unloaded to make room,
+    # and a load waits up to `load_wait` seconds for busy ones before a 503.
+    keep_alive: float = Field(default=300.0, ge=-1)
+    memory_budget_mb: int | None = Field(default=None, ge=1)
+    load_wait: float = Field(default=30.0, ge=0)
+
+    def memory_budget(self) -> int:
+        """The budget in bytes."""
+        if self.memory_budget_mb is not None:
+            return self.memory_budget_mb * 1024 * 1024
+        try:
+            ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):
+            ram = 8 * 1024**3
+        return ram // 2
 
 
 class SearchFetchSettings(BaseModel):

@@ -27,6 +27,7 @@ class LocalEngine:
             max_queue=settings.max_queue,
             prefill_chunk=settings.prefill_chunk,
             wide_threads=settings.n_threads_batch,
+            prefix_cache=settings.prefix_cache,
         )
         self.renderer = PromptRenderer(
             self.model.chat_template,

@@ -22,6 +22,7 @@ class Finished:
     reason: Literal["stop", "length", "cancelled"]
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of the prompt tokens, found in the prefix cache
 
 
 @dataclass(frozen=True)

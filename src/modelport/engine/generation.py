@@ -34,6 +34,12 @@ class Generation:
     def completion_tokens(self) -> int:
         return sum(self.produced)
 
+    def usage(self) -> tuple[int, int, int | None]:
+        """Prompt and completion tokens so far, and the prompt tokens the prefix cache held
+        (None when it held none)."""
+        cached = max((f.cached_tokens for f in self.finals if f is not None), default=0)
+        return self.prompt_tokens, self.completion_tokens(), cached or None
+
     # called on the event loop, on behalf of the engine thread --------------------------------
     def deliver(self, index: int, event: EngineEvent) -> None:
         if isinstance(event, Finished | Failed):

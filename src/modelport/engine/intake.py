@@ -24,13 +24,16 @@ class LaneLoad(Protocol):
 
 
 class Intake:
-    def __init__(self, max_queue: int, prefill_chunk: int, wide_threads: int) -> None:
+    def __init__(
+        self, max_queue: int, prefill_chunk: int, wide_threads: int, prefix_cache: bool = True
+    ) -> None:
         self.cond = threading.Condition()
         self.pending: deque[Sequence] = deque()  # leaders of waiting requests
         self.stopping = False
         self.max_queue = max_queue
         self.prefill_chunk = prefill_chunk  # prompt tokens per lane step, at most
         self.wide_threads = wide_threads  # threads of a wide step: every core's
+        self.prefix_cache = prefix_cache  # lanes keep finished prompts' cells for reuse
         self.wide: LaneLoad | None = None  # the lane running a wide step now
         self.lanes: list[LaneLoad] = []
 

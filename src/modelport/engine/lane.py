@@ -23,6 +23,7 @@ from .generation import Generation
 from .intake import Intake
 from .logprobs import TokenLogprob, token_logprob
 from .native import ContextShape, NativeContext, NativeModel
+from .prefix_cache import PrefixCache
 from .sampling import free_sampler, sample
 from .sequence import Sequence
 from .width import StepWidth
@@ -42,6 +43,7 @@ class Lane:
         self.shape = shape
         self.intake = intake
         self._ctx: NativeContext | None = None
+        self.cache: PrefixCache | None = None  # made with the context
         self._active: list[Sequence] = []
         self._free_ids = list(range(shape.n_seq_max))
         self.reserved = 0
@@ -58,21 +60,23 @@ class Lane:
 
     @property
     def free_slots(self) -> int:
-        return len(self._free_ids)
+        """Sequence ids free now or held only by cached prefixes (dropped on demand)."""
+        return len(self._free_ids) + (len(self.cache) if self.cache is not None else 0)
 
     def fits(self, leader: Sequence) -> bool:
         """Could this lane ever run the request (an empty lane)?"""
         return len(leader.members) <= self.shape.n_seq_max and leader.kv_need <= self.shape.n_ctx
 
     def can_take(self, leader: Sequence) -> bool:
-        """Could this lane start the request now?"""
+        """Could this lane start the request now (dropping cached prefixes if need be)?"""
         fits_kv = self.reserved + leader.kv_need <= self.shape.n_ctx
-        return len(leader.members) <= len(self._free_ids) and fits_kv
+        return len(leader.members) <= self.free_slots and fits_kv
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
         self._ctx = NativeContext(self.model, self.shape)
+        self.cache = PrefixCache(self._ctx, self._free_ids, enabled=self.intake.prefix_cache)
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
@@ -166,12 +170,27 @@ class Lane:
                 self.intake.cond.notify_all()  # let that lane take it
                 return
             pending.popleft()
-            self.reserved += leader.kv_need
-            for m in members:
-                m.seq_id = self._free_ids.pop()
+            self._place(leader)
             self._active.extend(members)
             if pending:
                 self.intake.cond.notify_all()  # the next one may suit another lane better
+
+    def _place(self, leader: Sequence) -> None:
+        """Gives the request its sequence ids and cells, starting its prefill after the
+        longest prefix the cache holds (cached prefixes make room if they must)."""
+        cache = self.cache
+        assert cache is not None
+        entry, length = cache.best(leader.prompt)
+        cache.free_ids_for(len(leader.members), spare=entry)
+        for m in leader.members:
+            m.seq_id = self._free_ids.pop()
+        if entry is not None:
+            reused = cache.reuse(entry, length, leader.seq_id)
+            leader.reused = leader.prefilled = leader.position = reused
+            if leader.share is not None:
+                leader.share.reused = reused
+        self.reserved += leader.kv_need
+        cache.shrink_to(self.shape.n_ctx - self.reserved)
 
     def _drop_cancelled(self) -> None:
         for seq in list(self._active):
@@ -185,6 +204,7 @@ class Lane:
         for seq in self._active:
             if seq.decoding:
                 entries.append((seq.next_token, seq.position, seq.seq_id, True))
+                seq.decoded.append(seq.next_token)
                 samplers.append((seq, len(entries) - 1))
                 seq.position += 1
         # Prompt tokens per step are capped so that sequences already decoding in this lane
@@ -267,8 +287,9 @@ class Lane:
             if tail or seq.logprobs:
                 self.emit(seq, TextDelta(tail, seq.generated, _take(seq)))
         self._active.remove(seq)
-        self._ctx.forget(seq.seq_id)
-        self._free_ids.append(seq.seq_id)
+        if not self._cached(seq, kept=reason != "cancelled" and failure is None):
+            self._ctx.forget(seq.seq_id)
+            self._free_ids.append(seq.seq_id)
         self.reserved -= seq.params.max_tokens
         if seq.share is not None:
             seq.share.holders -= 1
@@ -278,7 +299,15 @@ class Lane:
         if failure is not None:
             self.emit(seq, Failed(failure))
         else:
-            self.emit(seq, Finished(reason, len(seq.prompt), seq.generated))
+            cached = seq.share.reused if seq.share is not None else seq.reused
+            self.emit(seq, Finished(reason, len(seq.prompt), seq.generated, cached))
+
+    def _cached(self, seq: Sequence, kept: bool) -> bool:
+        """Leaves a finished request's cells in the prefix cache (its first choice's: the
+        prompt and what it decoded); False when they are to be cleared."""
+        if not kept or seq.index != 0 or self.cache is None:
+            return False
+        return self.cache.keep(seq.seq_id, seq.prompt[: seq.prefilled] + seq.decoded)
 
     def _is_follower(self, seq: Sequence) -> bool:
         return any(seq in other.followers for other in self._active)

@@ -35,11 +35,12 @@ class Scheduler:
         max_queue: int = 64,
         prefill_chunk: int = 64,
         wide_threads: int = 1,
+        prefix_cache: bool = True,
     ) -> None:
         if not shapes:
             raise ValueError("at least one lane is needed")
         self.model = model
-        self._intake = Intake(max_queue, prefill_chunk, wide_threads)
+        self._intake = Intake(max_queue, prefill_chunk, wide_threads, prefix_cache)
         self.lanes = [
             Lane(f"modelport-engine-{i}", model, shape, self._intake)
             for i, shape in enumerate(shapes)

@@ -17,6 +17,7 @@ class PromptShare:
 
     cells: int
     holders: int
+    reused: int = 0  # of the prompt, found in the prefix cache
 
 
 @dataclass(eq=False)
@@ -35,6 +36,8 @@ class Sequence:
     share: PromptShare | None = None
     followers: list[Sequence] = field(default_factory=list)
     logprobs: list[TokenLogprob] = field(default_factory=list)  # not yet delivered
+    decoded: list[int] = field(default_factory=list)  # completion tokens now in the KV cache
+    reused: int = 0  # prompt tokens found in the prefix cache (not prefilled)
 
     @property
     def decoding(self) -> bool:

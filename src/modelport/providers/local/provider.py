@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+
+from pydantic import BaseModel, Field
 
 from ...engine.engine import LocalEngine
 from ...engine.events import EngineBusy, EngineClosed, Failed, Finished, TextDelta
 from ...engine.generation import Generation
 from ...engine.logprobs import TokenLogprob as EngineLogprob
 from ...engine.prompt import PromptError
+from ...hub.download import PullError
 from ...hub.store import resolve_model_path
 from ...protocol.chat import ChatCompletionRequest
 from ...protocol.chat_response import (
@@ -24,11 +29,12 @@ from ...protocol.errors import APIError, invalid_request, server_overloaded
 from ...settings import ChannelConfig, default_gguf_path
 from ..base import EngineLoad, ProviderDeps
 from ..budget import OutputBudget
-from ..driver import NoOptions
 from ..errors import UpstreamError
 from ..reasoning import refuse_reasoning
 from ..stream import Batch, ProviderStream, StreamEnd
 from .convert import sampling_choices, template_messages
+from .gguf_meta import model_cost
+from .pool import ModelPool, PoolFull, SlotState
 from .shaping import ChunkShaper, final_choice, wire_logprobs
 
 RENDER_THREADS = 2
@@ -64,49 +70,129 @@ def _check_fits(request: ChatCompletionRequest, context_size: int) -> None:
         )
 
 
-class LocalProvider:
-    """Serves catalogue models from GGUF files in-process; one engine per file."""
+class LocalOptions(BaseModel, extra="forbid"):
+    """A local channel's `options`: how long its model stays loaded when idle (seconds; -1
+    for ever, 0 unloaded after each request; unset: `engine.keep_alive`)."""
 
-    Options = NoOptions  # a local channel's settings are `model_path` and the engine's
+    keep_alive: float | None = Field(default=None, ge=-1)
+
+
+def model_overloaded(retry_after: int = 5) -> APIError:
+    return APIError(
+        503,
+        "No room to load this model within the memory budget: the loaded models are all "
+        "in use; retry shortly.",
+        type="server_error",
+        code="model_overloaded",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+class LocalProvider:
+    """Serves catalogue models from GGUF files in-process; one engine per file, loaded on
+    first use and unloaded when idle (`pool.py`)."""
+
+    Options = LocalOptions  # a local channel's settings are `model_path` and these
 
     def __init__(self, deps: ProviderDeps) -> None:
         self._settings = deps.settings.engine
         self._limits = deps.settings.upstream
         self._data_dir = deps.settings.data_dir
-        self._engines: dict[str, LocalEngine] = {}
+        settings = self._settings
+        self.pool: ModelPool[LocalEngine] = ModelPool(
+            load=lambda path: LocalEngine(path, settings),
+            unload=LocalEngine.close,
+            cost=lambda path: model_cost(path, settings),
+            budget=settings.memory_budget(),
+            wait=settings.load_wait,
+        )
+        self._preloaded = False
+        self._strays: list[LocalEngine] = []  # `engine_for`'s
         self._renderer = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="render")
 
+    def model_file(self, channel: ChannelConfig) -> str:
+        """The channel's GGUF file: `model_path` (`pulled:NAME` or a path), else SmolLM2's."""
+        if channel.model_path:
+            return resolve_model_path(channel.model_path, self._data_dir)
+        return default_gguf_path()
+
+    def keep_alive(self, channel: ChannelConfig) -> float:
+        own = channel.typed_options(LocalOptions).keep_alive
+        return self._settings.keep_alive if own is None else own
+
+    @contextlib.asynccontextmanager
+    async def lease(self, channel: ChannelConfig) -> AsyncIterator[LocalEngine]:
+        """The channel's engine, loaded if need be and kept loaded until the block ends."""
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                path = self.model_file(channel)
+                lease = self.pool.lease(path, self.keep_alive(channel))
+                engine = await stack.enter_async_context(lease)
+            except PoolFull as exc:
+                raise model_overloaded() from exc
+            except (OSError, PullError, RuntimeError) as exc:  # a file gone, or no model
+                raise UpstreamError(
+                    503,
+                    f"The model could not be loaded: {exc}",
+                    type="server_error",
+                    code="model_load_failed",
+                ) from exc
+            yield engine
+
     def engine_for(self, channel: ChannelConfig) -> LocalEngine:
-        path = (
-            resolve_model_path(channel.model_path, self._data_dir)  # `pulled:NAME` or a path
-            if channel.model_path
-            else default_gguf_path()
-        )
-        engine = self._engines.get(path)
-        if engine is None:
-            engine = LocalEngine(path, self._settings)
-            self._engines[path] = engine
+        """The channel's engine if loaded, else loaded now, outside the pool's leases (tests
+        and tools only: the server takes a `lease`)."""
+        path = self.model_file(channel)
+        for loaded, engine, _ in self.pool.engines():
+            if loaded == path:
+                return engine
+        engine = LocalEngine(path, self._settings)
+        self._strays.append(engine)
         return engine
+
+    def status(self, channel: ChannelConfig) -> SlotState | None:
+        """Whether the channel's model is loaded, and until when (None: no such file)."""
+        try:
+            return self.pool.state(self.model_file(channel))
+        except (OSError, ValueError, RuntimeError):
+            return None
 
     def loads(self) -> list[EngineLoad]:
         return [
-            EngineLoad(engine.model.path, engine.scheduler.active, engine.scheduler.queued)
-            for engine in self._engines.values()
-        ]
+            EngineLoad(
+                path,
+                engine.scheduler.active,
+                engine.scheduler.queued,
+                expires_at=state.expires_at,
+                size=state.size,
+            )
+            for path, engine, state in self.pool.engines()
+        ] + [EngineLoad(e.model.path, e.scheduler.active, e.scheduler.queued) for e in self._strays]
 
     async def prepare(self, channel: ChannelConfig) -> None:
-        """Load the channel's model now (at startup) rather than on the first request."""
-        self.engine_for(channel)
+        """At start-up: load the first local model now (so the server answers at once); the
+        others load on their first request. Every model's file must be there."""
+        path = self.model_file(channel)
+        if not self._preloaded:
+            self._preloaded = True
+            async with self.pool.lease(path, self.keep_alive(channel)):
+                pass
+        elif not await asyncio.to_thread(os.path.isfile, path):
+            raise FileNotFoundError(f"no model file {path}")
+
+    async def retire(self, channel: ChannelConfig) -> None:
+        """Unload the channel's model now, or when its last request ends."""
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            await self.pool.retire(self.model_file(channel))
 
     async def aclose(self) -> None:
-        for engine in self._engines.values():
+        await self.pool.aclose()
+        for engine in self._strays:
             await asyncio.to_thread(engine.close)
-        self._engines.clear()
+        self._strays.clear()
         self._renderer.shutdown(wait=False, cancel_futures=True)
 
-    async def _start(self, request: ChatCompletionRequest, channel: ChannelConfig) -> Generation:
-        refuse_reasoning(request, "Local engine")  # before any model is loaded
-        engine = self.engine_for(channel)
+    async def _start(self, request: ChatCompletionRequest, engine: LocalEngine) -> Generation:
         if isinstance(request, PromptedChat):  # a legacy completion: its text, no template
             _check_fits(request, engine.context_size)
             prompt = await self._raw_prompt(engine, request.completion)
@@ -163,7 +249,14 @@ class LocalProvider:
     async def complete(
         self, request: ChatCompletionRequest, channel: ChannelConfig
     ) -> ChatCompletion:
-        generation = await self._start(request, channel)
+        refuse_reasoning(request, "Local engine")  # before any model is loaded
+        async with self.lease(channel) as engine:
+            return await self._complete(request, engine)
+
+    async def _complete(
+        self, request: ChatCompletionRequest, engine: LocalEngine
+    ) -> ChatCompletion:
+        generation = await self._start(request, engine)
         texts = [""] * request.n
         reasons: list[str] = ["stop"] * request.n
         logprobs = [list[EngineLogprob]() for _ in range(request.n)]
@@ -194,7 +287,7 @@ class LocalProvider:
             created=int(time.time()),
             model=request.model,
             choices=choices,
-            usage=Usage.of(generation.prompt_tokens, generation.completion_tokens()),
+            usage=_usage(generation),
         )
 
     def stream(self, request: ChatCompletionRequest, channel: ChannelConfig) -> ProviderStream:
@@ -204,6 +297,11 @@ class LocalProvider:
         return ProviderStream(
             run.items(), request=request, budget=budget, vendor="local engine", counted=run.usage
         )
+
+
+def _usage(generation: Generation) -> Usage:
+    prompt, completion, cached = generation.usage()
+    return Usage.of(prompt, completion, cached=cached)
 
 
 class _LocalRun:
@@ -221,11 +319,20 @@ class _LocalRun:
         generation = self._generation
         if generation is None:
             return None
-        return Usage.of(generation.prompt_tokens, generation.completion_tokens())
+        return _usage(generation)
 
     async def items(self) -> AsyncGenerator[Batch, None]:
+        refuse_reasoning(self._request, "Local engine")  # before any model is loaded
+        async with (
+            self._provider.lease(self._channel) as engine,
+            contextlib.aclosing(self._items(engine)) as items,  # ends before the lease does
+        ):
+            async for batch in items:
+                yield batch
+
+    async def _items(self, engine: LocalEngine) -> AsyncGenerator[Batch, None]:
         request = self._request
-        generation = self._generation = await self._provider._start(request, self._channel)
+        generation = self._generation = await self._provider._start(request, engine)
         shaper = ChunkShaper(request)
         try:
             async for index, event in generation.events():
@@ -235,7 +342,7 @@ class _LocalRun:
                     yield list(shaper.finish(index, event.reason))
                 else:
                     raise UpstreamError(500, event.message, type="server_error")
-            yield [StreamEnd(Usage.of(generation.prompt_tokens, generation.completion_tokens()))]
+            yield [StreamEnd(_usage(generation))]
         finally:
             if not generation.done:
                 await generation.cancelled()
