@@ -14,7 +14,13 @@ router = APIRouter()
 @router.get("/health")
 async def health(services: ServicesDep) -> dict[str, Any]:
     engines = [
-        {"model": load.model_path, "active": load.active, "queued": load.queued}
+        {
+            "model": load.model_path,
+            "active": load.active,
+            "queued": load.queued,
+            "expires_at": None if load.expires_at is None else int(load.expires_at),
+            "size": load.size,
+        }
         for load in services.engine_loads()
     ]
     return {

@@ -74,11 +74,11 @@ class MessagesService:
 
             provider = self.chat.providers.get("local")
             if isinstance(provider, LocalProvider):
-                engine = provider.engine_for(local)
-                try:
-                    tokens = await asyncio.to_thread(engine.render, template_messages(chat))
-                except PromptError as exc:
-                    raise APIError(400, str(exc), param="messages") from exc
+                async with provider.lease(local) as engine:  # loaded if need be, kept meanwhile
+                    try:
+                        tokens = await asyncio.to_thread(engine.render, template_messages(chat))
+                    except PromptError as exc:
+                        raise APIError(400, str(exc), param="messages") from exc
                 return len(tokens)
         schemas = sum(len(str(t.model_dump(exclude_none=True))) for t in body.tools or [])
         return estimate_tokens(prompt_chars(chat) + schemas)

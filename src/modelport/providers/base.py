@@ -29,6 +29,8 @@ class EngineLoad:
     model_path: str
     active: int
     queued: int
+    expires_at: float | None = None  # unix time it unloads when idle (None: kept loaded)
+    size: int = 0  # bytes it takes loaded (file + KV cache), estimated
 
 
 class Provider(Protocol):

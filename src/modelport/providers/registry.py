@@ -69,6 +69,10 @@ class ProviderRegistry:
             self._instances[name] = provider
         return provider
 
+    def created(self, name: str) -> Provider | None:
+        """The provider if something has used it already (none is made here)."""
+        return self._instances.get(name)
+
     def check(self, models: list[ModelConfig]) -> None:
         check_catalogue(models, self._table)
 

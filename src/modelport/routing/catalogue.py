@@ -17,6 +17,15 @@ class Catalogue:
     def __contains__(self, name: str) -> bool:
         return name in self._models
 
+    def add(self, model: ModelConfig) -> None:
+        """A model added at runtime (`POST /admin/models`); its name must be new."""
+        if model.name in self._models:
+            raise ValueError(f"model {model.name!r} is already in the catalogue")
+        self._models[model.name] = model
+
+    def remove(self, name: str) -> ModelConfig | None:
+        return self._models.pop(name, None)
+
     def models(self) -> list[ModelConfig]:
         return list(self._models.values())
 
