@@ -13,6 +13,7 @@ from . import __version__
 from .api import channels, chat, completions, health, messages, models
 from .api.account import router as account_router
 from .api.admin import router as admin_router
+from .api.admin_models import router as admin_models_router
 from .api.console import attach_console
 from .api.edge import EdgeMiddleware
 from .api.embeddings import router as embeddings_router
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_knowledge_errors(app)
     for module in (chat, completions, messages, models, health, channels):
         app.include_router(module.router)
-    for router in (admin_router, account_router, metrics_router):
+    for router in (admin_router, admin_models_router, account_router, metrics_router):
         app.include_router(router)
     app.include_router(files_router)
     app.include_router(kbs_router)

@@ -30,6 +30,7 @@ from .providers.http_client import UpstreamHTTP, default_tls_context
 from .providers.registry import ProviderRegistry
 from .routing.catalogue import Catalogue
 from .routing.router import ChannelRouter
+from .routing.runtime_models import RuntimeModels
 from .settings import Settings
 from .storage.data_dir import secure_data_dir
 from .storage.db import Database
@@ -53,6 +54,7 @@ class Services:
     knowledge: KnowledgeService  # files, knowledge bases, their ingestion
     gate: Gate | None = None  # None with `accounting: false` (benchmarks only)
     midjourney: Midjourney | None = None  # with `midjourney.channels` configured
+    runtime_models: RuntimeModels | None = None  # local models added by `/admin/models`
 
     def engine_loads(self) -> list[EngineLoad]:
         """What the in-process engines are doing, for /health and the metrics."""
@@ -101,6 +103,8 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
     catalogue = Catalogue(settings.models)
     providers.check(catalogue.models())
     await providers.prepare(catalogue.models())
+    runtime_models = RuntimeModels(db, catalogue, providers, settings.data_dir)
+    await runtime_models.restore()  # after the settings' models: theirs win a clash
     ledger: UsageLedger = NullLedger(db)
     gate = None
     if settings.accounting:
@@ -153,6 +157,7 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         metrics=metrics,
         knowledge=knowledge,
         gate=gate,
+        runtime_models=runtime_models,
     )
     if settings.midjourney.channels:
         services.midjourney = Midjourney(

@@ -2,7 +2,13 @@
 
 # Every table module is imported here so that `Base.metadata` is complete whichever part of the
 # package is imported first (Alembic's env.py and the schema tests rely on it).
-from . import knowledge_tables, mj_tables, platform_tables, response_tables
+from . import (
+    knowledge_tables,
+    mj_tables,
+    platform_tables,
+    response_tables,
+    runtime_model_tables,
+)
 from .db import Database
 from .tables import ApiKey, Base, UsageRecord
 
@@ -15,4 +21,5 @@ __all__ = [
     "mj_tables",
     "platform_tables",
     "response_tables",
+    "runtime_model_tables",
 ]

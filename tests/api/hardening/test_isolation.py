@@ -113,6 +113,7 @@ def test_every_id_route_hides_the_other_owners_data(
         # Midjourney is not configured here (404 in its own envelope); tasks across owners
         # are tried in tests/api/midjourney/test_submissions.py.
         "task_id": "1733616000000123456",
+        "name": "a-runtime-model",  # /admin/models/{name}: admin only
     }
     routes = _id_routes(hard_server)
     assert len(routes) >= 15, routes  # files, kbs, kb files, search, admin keys

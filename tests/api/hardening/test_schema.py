@@ -63,6 +63,10 @@ CROSS_FIELD_RULES = {
     "/mj/task/{task_id}/fetch",
     "/mj/task/{task_id}/image-seed",
     "/mj/image/{task_id}",
+    # A runtime model's file must exist in the models directory (404 otherwise), its name
+    # must be new (409), and only a runtime-added name can be deleted (404).
+    "/admin/models",
+    "/admin/models/{name}",
 }
 MJ_ENVELOPE = {"code", "description", "properties", "result"}
 CASES: list[int] = []
