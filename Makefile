@@ -50,5 +50,10 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run_all.py
 
+# llama.cpp's own server, built once from the llama.cpp that llama-cpp-python vendors (same
+# portable flags), for bench/engine_vs_llama_server.py; not part of `make test`.
+llama-server:
+	PYTHON=$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) scripts/llama-server.sh
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
