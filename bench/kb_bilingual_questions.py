@@ -3,8 +3,9 @@
 Each is (question, gold document, a snippet the cited passage must contain, tags): "same" or
 "cross" (the answer is only in a document of the other language), plus "code" (hinges on an
 error code or number) and "year" (over the 2022/2024 versions: a question naming a year wants
-that year's version, one naming none the current, 2024 version). `OFF_TOPIC` questions are
-about nothing in the documents and must cite nothing.
+that year's version, one naming none the current, 2024 version). `HELD_OUT` questions (same
+format) were added later, to check a ranking change on questions it was not tuned on.
+`OFF_TOPIC` questions are about nothing in the documents and must cite nothing.
 """
 
 from __future__ import annotations
@@ -162,6 +163,57 @@ QUESTIONS: list[Question] = [
     ("How often are performance reviews held?", "review", "每季度", "cross"),
     ("What is the speed limit for forklifts in the warehouse?", "warehouse", "五公里", "cross"),
     ("How much weight can each shelf level hold?", "warehouse", "八百公斤", "cross"),
+]
+
+# Written for issue 21 before the second-stage rerank was measured on them, so they check that
+# a ranking change fitted while looking at QUESTIONS holds on questions it was not tuned on.
+HELD_OUT: list[Question] = [
+    ("Which ports does the X200 router offer?", "router", "2.5 Gbit WAN", "same code"),
+    ("How long are security audit logs kept?", "retention", "two years", "same"),
+    ("Can I offer a gift to a public official?", "gifts", "No gifts of any value", "same"),
+    ("When is a post-mortem required after an incident?", "incident", "five working days", "same"),
+    ("How often are fire extinguishers checked?", "fire", "inspected monthly", "same"),
+    ("Can I work part time after my parental leave?", "parental", "80 percent", "same"),
+    ("How long do customers have to return an item?", "shipping", "30 days of delivery", "same"),
+    ("早餐几点开始供应", "canteen", "七点半", "same"),
+    ("访客可以在食堂吃饭吗", "canteen", "提前登记", "same"),
+    ("会议室一次最多能订多久", "rooms", "四小时", "same"),
+    ("用印需要登记哪些信息", "seals", "用印登记簿", "same"),
+    ("连续两个季度考核为C会怎样", "review", "绩效改进计划", "same"),
+    ("维修中心多久修好寄回", "warranty", "七个工作日", "same"),
+    ("消防通道最窄多宽", "warehouse", "一点五米", "same"),
+    ("门诊费用报销比例是多少", "housing", "百分之八十", "same"),
+    ("打印机定影器过热怎么办", "printer", "E-4031", "cross"),
+    ("VPN需要多因素认证吗", "security", "VPN", "cross"),
+    ("自行车停车室几点开门", "parking", "6:30", "cross"),
+    ("公司邮件要保存多少年", "retention", "seven years", "cross"),
+    ("事故复盘报告要在几天内完成", "incident", "five working days", "cross"),
+    ("休完育儿假后可以兼职工作吗", "parental", "80 percent", "cross"),
+    ("2022年的政策里单笔报销超过多少需要部门负责人批准", "expense_2022", "1,000", "cross year"),
+    ("远程办公人员的核心在线时间是几点到几点", "remote_2024", "10:00", "cross year"),
+    ("What does fault code F-301 mean?", "faults", "F-301", "cross code"),
+    ("What time is breakfast served in the canteen?", "canteen", "七点半", "cross"),
+    (
+        "How long do I have to take time off in lieu after weekend overtime?",
+        "overtime",
+        "六个月",
+        "cross",
+    ),
+    ("Is water damage covered by the product warranty?", "warranty", "人为损坏", "cross"),
+    ("Who approves annual leave requests?", "leave_2024", "直属上级", "cross year"),
+    (
+        "What happens if a meeting room booking is not used three times in a row?",
+        "rooms",
+        "暂停预订权限",
+        "cross",
+    ),
+    ("When is the customer satisfaction follow-up call made?", "support", "三天内", "cross"),
+    (
+        "In the 2022 leave policy, how many days of annual leave after ten years?",
+        "leave_2022",
+        "十天",
+        "cross year",
+    ),
 ]
 
 OFF_TOPIC: list[str] = [

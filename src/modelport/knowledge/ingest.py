@@ -13,6 +13,7 @@ from .embed import Embedder, Vectors
 from .errors import IngestionCancelled
 from .index.base import Index
 from .parse import parse_document
+from .rerank import Reranker
 
 # Chunks embedded between two looks at the cancel flag: a deleted file's work stops within
 # one batch (a few seconds on one core), not after all its chunks.
@@ -36,6 +37,7 @@ def ingest_file(
     data: bytes,
     content_type: str | None = None,
     split: SplitConfig | None = None,
+    reranker: Reranker | None = None,
 ) -> IngestResult:
     """Parse, chunk, embed and index one file into one knowledge base, replacing earlier chunks.
 
@@ -45,7 +47,7 @@ def ingest_file(
     """
     document = parse_document(data, filename, content_type)
     chunks = chunk_document(document, split)
-    stored = embed_and_index(index, embedder, kb_id, file_id, filename, chunks)
+    stored = embed_and_index(index, embedder, kb_id, file_id, filename, chunks, reranker=reranker)
     return IngestResult(kind=document.kind, chunks=stored, characters=len(document.text))
 
 
@@ -57,8 +59,11 @@ def embed_and_index(
     filename: str,
     chunks: Sequence[Chunk],
     cancel: threading.Event | None = None,
+    *,
+    reranker: Reranker | None = None,
 ) -> int:
-    """Embed `chunks` batch by batch and index them; returns how many were stored.
+    """Embed `chunks` batch by batch and index them; returns how many were stored. With a
+    `reranker`, each batch's second-opinion vectors are stored too.
 
     Raises `IngestionCancelled` once `cancel` is set: before a batch, before writing, and
     after writing (having removed what it wrote), so a file deleted meanwhile never keeps
@@ -69,6 +74,8 @@ def embed_and_index(
     for start in range(0, len(texts), EMBED_BATCH):
         _check(cancel)
         parts.append(embedder.embed_passages(texts[start : start + EMBED_BATCH]))
+        if reranker is not None:
+            reranker.remember(texts[start : start + EMBED_BATCH])
     vectors = np.concatenate(parts) if parts else embedder.embed_passages([])
     _check(cancel)
     stored = index.add(kb_id, file_id, filename, list(chunks), vectors)

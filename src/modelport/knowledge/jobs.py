@@ -33,6 +33,7 @@ from .fair_queue import FairQueue
 from .index.base import Index
 from .ingest import embed_and_index
 from .limits import ParseLimits
+from .rerank import Reranker
 from .sandbox import ParseSandbox
 
 log = logging.getLogger("modelport.knowledge")
@@ -59,11 +60,13 @@ class IngestionWorker:
         index: Index,
         embedder: Embedder,
         limits: ParseLimits | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self._catalog = catalog
         self._blobs = blobs
         self._index = index
         self._embedder = embedder
+        self._reranker = reranker
         self.sandbox = ParseSandbox(limits or ParseLimits())
         self._queue: FairQueue[_Job] = FairQueue()
         self._running: _Job | None = None
@@ -163,6 +166,7 @@ class IngestionWorker:
                     record.filename,
                     parsed.chunks,
                     cancel,
+                    reranker=self._reranker,
                 )
             )
         except IngestionCancelled:

