@@ -80,6 +80,8 @@ def test_embedding_models_are_listed(server: RunningServer) -> None:
     # What each serves, so clients (and the console's playground) tell them apart.
     assert card.model_extra == {"endpoints": ["embeddings"]}
     chat = client.models.retrieve("smollm2-135m-instruct")
-    assert chat.model_extra == {"endpoints": ["chat/completions", "completions"]}
+    assert chat.model_extra is not None
+    assert chat.model_extra["endpoints"] == ["chat/completions", "completions"]
+    assert chat.model_extra["loaded"] is True  # the local model, loaded at start-up
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("text-embedding-3-large")
