@@ -320,6 +320,7 @@ def main() -> None:
     }
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in starters}
     load_before = os.getloadavg()
+    git = git_state()  # what is measured: other sessions may commit during the run
     started = datetime.now(UTC)
     for repeat in range(args.repeats):
         for name, start in starters.items():  # A, B, A, B ...: one server up at a time
@@ -345,7 +346,7 @@ def main() -> None:
             "loadavg_after": os.getloadavg(),
             "python": platform.python_version(),
         },
-        "git": git_state(),
+        "git": git,
         "config": {
             "model": MODEL,
             "threads": threads,
