@@ -208,9 +208,10 @@ class Lane:
                 samplers.append((seq, len(entries) - 1))
                 seq.position += 1
         # Prompt tokens per step are capped so that sequences already decoding in this lane
-        # wait at most one short chunk for their next token (and bigger chunks prefill no
-        # faster on a CPU).
-        budget = min(self.shape.n_batch - len(entries), self.intake.prefill_chunk)
+        # wait at most one short chunk for their next token; with none decoding, a prompt
+        # takes the whole batch (bigger chunks prefill faster: fewer passes over the weights).
+        cap = self.intake.prefill_chunk if entries else self.shape.n_batch
+        budget = min(self.shape.n_batch - len(entries), cap)
         prompt_tokens = 0
         for seq in self._active:
             if budget <= 0:
