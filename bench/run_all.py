@@ -20,7 +20,9 @@ def main() -> int:
     parser.add_argument("--only", action="append", default=[], help="script name, e.g. kb_bench")
     parser.add_argument("--with-soak", action="store_true")
     args = parser.parse_args()
-    scripts = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name)
+    scripts = sorted(
+        p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_")
+    )
     if args.only:
         wanted = {name.removesuffix(".py") for name in args.only}
         scripts = [p for p in scripts if p.stem in wanted]
