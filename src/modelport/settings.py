@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import yaml
 from pydantic import (
@@ -42,6 +42,23 @@ class Price(BaseModel):
     cached_prompt: float | None = None
 
 
+class Reachable(Protocol):
+    """How an upstream is reached: what the shared upstream client needs of any channel."""
+
+    @property
+    def base_url(self) -> str | None: ...
+    @property
+    def connect_timeout(self) -> float: ...
+    @property
+    def read_timeout(self) -> float: ...
+    @property
+    def proxy(self) -> str | None: ...
+    @property
+    def ca_file(self) -> str | None: ...
+    @property
+    def verify(self) -> bool: ...
+
+
 class ChannelConfig(BaseModel):
     """One way of serving a public model: the local engine or an upstream vendor.
 
@@ -73,6 +90,20 @@ class ChannelConfig(BaseModel):
     # `options` as last validated, and the model made of them (a copy with other options
     # validates again)
     _typed_options: tuple[dict[str, Any], BaseModel] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def reaching(cls, provider: str, link: Reachable) -> ChannelConfig:
+        """A channel that only says how to reach an upstream (proxy, TLS, timeouts): how
+        image and Midjourney channels, configured apart, use the shared upstream client."""
+        return cls(
+            provider=provider,
+            base_url=link.base_url,
+            connect_timeout=link.connect_timeout,
+            read_timeout=link.read_timeout,
+            proxy=link.proxy,
+            ca_file=link.ca_file,
+            verify=link.verify,
+        )
 
     def keys(self) -> list[str]:
         keys = [k.get_secret_value() for k in self.api_keys]

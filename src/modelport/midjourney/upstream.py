@@ -23,15 +23,7 @@ VENDOR = "Midjourney proxy"
 
 def transport(channel: MidjourneyChannelConfig) -> ChannelConfig:
     """The channel as the shared upstream client wants it (proxy, TLS, timeouts)."""
-    return ChannelConfig(
-        provider="midjourney",
-        base_url=channel.base_url,
-        connect_timeout=channel.connect_timeout,
-        read_timeout=channel.read_timeout,
-        proxy=channel.proxy,
-        ca_file=channel.ca_file,
-        verify=channel.verify,
-    )
+    return ChannelConfig.reaching("midjourney", channel)
 
 
 def redact(text: str, channel: MidjourneyChannelConfig) -> str:

@@ -70,15 +70,7 @@ class ImageVendor(Protocol):
 
 def transport(channel: ImageChannelConfig) -> ChannelConfig:
     """The channel as the shared upstream client wants it (proxy, TLS, timeouts)."""
-    return ChannelConfig(
-        provider=channel.provider,
-        base_url=channel.base_url,
-        connect_timeout=channel.connect_timeout,
-        read_timeout=channel.read_timeout,
-        proxy=channel.proxy,
-        ca_file=channel.ca_file,
-        verify=channel.verify,
-    )
+    return ChannelConfig.reaching(channel.provider, channel)
 
 
 def decode_b64(value: object, vendor: str) -> bytes:
