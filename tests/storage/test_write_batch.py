@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Connection, insert, select
@@ -80,3 +81,45 @@ async def test_batches_work_again_after_dispose(db: Database) -> None:
         lambda conn: conn.execute(insert(UsageRecord), [_usage("use_later", "key_c")])
     )
     assert await _ids(db) == {"use_later"}
+
+
+async def test_a_postgresql_deadlock_between_two_batches_is_run_again(
+    pg_database_url: str,
+) -> None:
+    """Two writers lock the same two keys in opposite orders (as two replicas' batches may):
+    PostgreSQL aborts one with a deadlock, and that batch runs again instead of failing."""
+    import asyncio
+
+    from sqlalchemy import text, update
+
+    from tests.storage.backends import _pg_execute
+
+    name = pg_database_url.rsplit("/", 1)[1]
+    await _pg_execute(name, "DROP SCHEMA IF EXISTS public CASCADE", "CREATE SCHEMA public")
+    db = Database(pg_database_url)
+    await db.migrate()
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(ApiKey), [_key("key_a"), _key("key_b")])
+        runs: list[str] = []
+
+        def crossing(first: str, second: str) -> Callable[[Connection], None]:
+            def work(conn: Connection) -> None:
+                runs.append(first)
+                bump = update(ApiKey).values(used_tokens=ApiKey.used_tokens + 1)
+                conn.execute(bump.where(ApiKey.id == first))
+                conn.execute(text("SELECT pg_sleep(0.3)"))  # the other takes its first lock
+                conn.execute(bump.where(ApiKey.id == second))
+
+            return work
+
+        await asyncio.gather(
+            db.write_batch(crossing("key_a", "key_b")),
+            db.write_batch(crossing("key_b", "key_a")),
+        )
+        async with db.engine.connect() as conn:
+            used = dict((await conn.execute(select(ApiKey.id, ApiKey.used_tokens))).all())
+        assert used == {"key_a": 2, "key_b": 2}  # each batch's writes landed once
+        assert len(runs) == 3  # one of them was aborted by the deadlock and run again
+    finally:
+        await db.dispose()

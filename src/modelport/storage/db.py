@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import sys
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -47,6 +49,16 @@ _VERSION_TABLE = Table(
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Any constant works; it only has to be the same for every process migrating this database.
 _PG_MIGRATION_LOCK = 0x6D6F64656C706F72
+
+
+# PostgreSQL's codes for a transaction aborted only because of a concurrent one.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
+_PG_ATTEMPTS = 4
+
+
+def transient_conflict(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in _TRANSIENT_SQLSTATES
 
 
 class Database:
@@ -96,8 +108,7 @@ class Database:
         whole transaction therefore runs in one hop, on a synchronous engine over the same file
         and a thread of its own. Elsewhere (asyncpg) `work` runs on the async engine."""
         if not self.is_sqlite:
-            async with self.engine.begin() as conn:
-                return await conn.run_sync(work)
+            return await self._pg_write(work)
         if self._batch is None:
             sync_url = self.url.set(drivername="sqlite+pysqlite")
             batch_engine = create_engine(sync_url, connect_args=self._connect_args)
@@ -111,6 +122,21 @@ class Database:
                 return work(conn)
 
         return await asyncio.get_running_loop().run_in_executor(thread, run)
+
+    async def _pg_write(self, work: Callable[[Connection], T]) -> T:
+        """`work` in a transaction, run again when PostgreSQL aborted it for a deadlock or a
+        serialization conflict with another writer (another replica's batch locking the same
+        keys in another order): the transaction was rolled back whole, and every `work` given
+        here only reads and writes the database, so running it again is safe."""
+        for attempt in range(1, _PG_ATTEMPTS + 1):
+            try:
+                async with self.engine.begin() as conn:
+                    return await conn.run_sync(work)
+            except DBAPIError as exc:
+                if attempt == _PG_ATTEMPTS or not transient_conflict(exc):
+                    raise
+                await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+        raise AssertionError("unreachable")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
