@@ -158,38 +158,3 @@ async def test_a_request_cancelled_before_it_runs_is_told_at_once() -> None:
         assert engine.scheduler.active == 0 and engine.scheduler.queued == 0
     finally:
         engine.close()
-
-
-async def test_a_lone_prompt_prefills_in_whole_batches_and_a_busy_lane_in_chunks(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """With nothing decoding, a prompt takes the whole batch per step (fewer passes over the
-    weights); while a stream decodes, prompt chunks stay at `prefill_chunk`."""
-    from modelport.engine import native
-
-    sizes: list[int] = []
-    original = native.NativeContext.decode
-
-    def counted(self: native.NativeContext, entries: list[tuple[int, int, int, bool]]) -> int:
-        sizes.append(len(entries))
-        return original(self, entries)
-
-    monkeypatch.setattr(native.NativeContext, "decode", counted)
-    settings = EngineSettings(slots=2, context_per_slot=1024, prefill_chunk=32, batch_size=512)
-    engine = LocalEngine(default_gguf_path(), settings)
-    try:
-        long = engine.render([{"role": "user", "content": "lamp and stairs " * 120}])
-        assert 300 < len(long) <= 512
-        await finish(engine.submit(long, [endless(2)]))
-        assert sizes[0] == len(long)  # one step for the whole prompt
-        sizes.clear()
-        streaming = engine.submit(prompt(engine), [endless(200)])
-        await wait_until(lambda: streaming.completion_tokens() > 2)
-        sizes.clear()
-        other = engine.render([{"role": "user", "content": "stairs and lamp " * 120}])
-        await finish(engine.submit(other, [endless(1)]))
-        streaming.cancel()
-        # each step: the stream's token and at most 32 prompt tokens
-        assert max(sizes) <= 1 + 32 and sum(s - 1 for s in sizes if s > 1) >= len(other) - 1
-    finally:
-        engine.close()

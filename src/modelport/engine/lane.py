@@ -180,7 +180,14 @@ class Lane:
         longest prefix the cache holds (cached prefixes make room if they must)."""
         cache = self.cache
         assert cache is not None
-        entry, length = cache.best(leader.prompt)
+        # Reused cells, and cached cells merely lying elsewhere in the shared KV buffer, change
+        # the float rounding of attention, which can flip a greedy pick on a near tie. A
+        # request that asks for reproducible output reuses nothing and, on an idle lane, finds
+        # the cache emptied, so it runs exactly as the same request did before.
+        reproducible = any(m.params.reproducible for m in leader.members)
+        if reproducible and not self._active:
+            cache.clear()
+        entry, length = (None, 0) if reproducible else cache.best(leader.prompt)
         cache.free_ids_for(len(leader.members), spare=entry)
         for m in leader.members:
             m.seq_id = self._free_ids.pop()
@@ -208,10 +215,9 @@ class Lane:
                 samplers.append((seq, len(entries) - 1))
                 seq.position += 1
         # Prompt tokens per step are capped so that sequences already decoding in this lane
-        # wait at most one short chunk for their next token; with none decoding, a prompt
-        # takes the whole batch (bigger chunks prefill faster: fewer passes over the weights).
-        cap = self.intake.prefill_chunk if entries else self.shape.n_batch
-        budget = min(self.shape.n_batch - len(entries), cap)
+        # wait at most one short chunk for their next token, and a request whose client left
+        # stops within one chunk (bigger chunks prefill no measurably faster here).
+        budget = min(self.shape.n_batch - len(entries), self.intake.prefill_chunk)
         prompt_tokens = 0
         for seq in self._active:
             if budget <= 0:

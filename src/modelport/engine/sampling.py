@@ -26,6 +26,11 @@ class SamplingParams:
     grammar: str | None = None  # GBNF, root rule "root"
     logprobs: int | None = None  # None: none; n: each token's logprob and the n likeliest
 
+    @property
+    def reproducible(self) -> bool:
+        """The caller asked for the same answer to the same request (greedy, or a seed)."""
+        return self.temperature <= 0.0 or self.seed is not None
+
 
 def build_sampler(params: SamplingParams, vocab: Any, n_vocab: int) -> Any:
     """A sampler chain: bias → penalties → grammar → (greedy | top-k → top-p → temp → dist).
