@@ -57,7 +57,7 @@ def llama_server_binary(path: str | None) -> str:
 
 def engine_threads() -> tuple[int, int]:
     """modelport's default engine threads (decode, batch), which llama-server is given too."""
-    from modelport.settings import EngineSettings
+    from modelport.engine.config import EngineSettings
 
     settings = EngineSettings()
     return settings.n_threads, settings.n_threads_batch

@@ -46,10 +46,11 @@ def rss_mib(pid: int) -> float:
 
 async def direct_engine(tokens: int, threads_batch: int | None, lanes: int | None) -> float:
     """Decode tokens/s of one sequence, engine called in-process (first token → last)."""
+    from modelport.engine.config import EngineSettings
     from modelport.engine.engine import LocalEngine
     from modelport.engine.events import TextDelta
     from modelport.engine.sampling import SamplingParams
-    from modelport.settings import EngineSettings, default_gguf_path
+    from modelport.settings import default_gguf_path
 
     settings = EngineSettings()
     if threads_batch is not None:
@@ -188,7 +189,8 @@ def start_llama_cpp_server() -> tuple[subprocess.Popen[bytes], str] | None:
         import llama_cpp.server.app  # noqa: F401
     except ImportError:
         return None
-    from modelport.settings import EngineSettings, default_gguf_path
+    from modelport.engine.config import EngineSettings
+    from modelport.settings import default_gguf_path
 
     port = free_port()
     threads = str(EngineSettings().n_threads)
@@ -250,7 +252,8 @@ def engine_only_rss() -> float:
     code = (
         "import os,time\n"
         "from modelport.engine.engine import LocalEngine\n"
-        "from modelport.settings import EngineSettings, default_gguf_path\n"
+        "from modelport.engine.config import EngineSettings\n"
+        "from modelport.settings import default_gguf_path\n"
         "e = LocalEngine(default_gguf_path(), EngineSettings())\n"
         "time.sleep(0.5)\n"
         "print(int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE'))\n"

@@ -21,10 +21,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from modelport.engine.config import EngineSettings  # noqa: E402
 from modelport.engine.engine import LocalEngine  # noqa: E402
 from modelport.engine.events import TextDelta  # noqa: E402
 from modelport.engine.sampling import SamplingParams  # noqa: E402
-from modelport.settings import EngineSettings, default_gguf_path  # noqa: E402
+from modelport.settings import default_gguf_path  # noqa: E402
 
 FACTS = [
     "The lighthouse on the northern cape was built in 1874 from granite quarried nearby.",

@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 import pytest
 
+from modelport.engine.config import EngineSettings
 from modelport.engine.engine import LocalEngine, lane_shapes
 from modelport.engine.events import Finished
 from modelport.engine.generation import Generation
 from modelport.engine.sampling import SamplingParams
 from modelport.engine.width import StepWidth
-from modelport.settings import EngineSettings, default_gguf_path
+from modelport.settings import default_gguf_path
 
 
 def prompt(engine: LocalEngine) -> list[int]:

@@ -9,13 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from modelport.engine.config import EngineSettings
 from modelport.engine.engine import LocalEngine
 from modelport.engine.events import Finished, TextDelta
 from modelport.engine.generation import Generation
 from modelport.engine.logprobs import TokenLogprob
 from modelport.engine.prefix_cache import MIN_REUSE, PrefixCache, common_prefix
 from modelport.engine.sampling import SamplingParams
-from modelport.settings import EngineSettings, default_gguf_path
+from modelport.settings import default_gguf_path
 
 
 class RecordedMemory:

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from modelport.engine.config import EngineSettings
 from modelport.engine.engine import LocalEngine
 from modelport.engine.events import EngineBusy, Finished, TextDelta
 from modelport.engine.generation import Generation
 from modelport.engine.sampling import SamplingParams
-from modelport.settings import EngineSettings, default_gguf_path
+from modelport.settings import default_gguf_path
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,12 @@ from typing import cast
 
 import pytest
 
+from modelport.engine.config import EngineSettings
 from modelport.protocol.errors import APIError
 from modelport.providers.base import ProviderDeps
 from modelport.providers.local.pool import ModelPool, PoolFull
 from modelport.providers.local.provider import LocalProvider
-from modelport.settings import ChannelConfig, EngineSettings, Settings
+from modelport.settings import ChannelConfig, Settings
 
 
 @dataclass

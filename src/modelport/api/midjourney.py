@@ -80,7 +80,7 @@ admin_router = APIRouter()  # the operator's view, in the usual envelope
 
 def midjourney_of(request: Request) -> Midjourney:
     midjourney: Midjourney | None = request.app.state.services.midjourney
-    if midjourney is None or not midjourney.enabled:
+    if midjourney is None:  # made only when channels are configured
         raise APIError(404, "Midjourney is not configured on this server.", code="not_configured")
     return midjourney
 

@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any
 
-from ..settings import EngineSettings
+from .config import EngineSettings
 from .generation import Generation
 from .native import ContextShape, NativeModel
 from .prompt import PromptRenderer

@@ -193,7 +193,7 @@ class Lane:
             m.seq_id = self._free_ids.pop()
         if entry is not None:
             reused = cache.reuse(entry, length, leader.seq_id)
-            leader.reused = leader.prefilled = leader.position = reused
+            leader.prefilled = leader.position = reused
             if leader.share is not None:
                 leader.share.reused = reused
         self.reserved += leader.kv_need
@@ -306,7 +306,7 @@ class Lane:
         if failure is not None:
             self.emit(seq, Failed(failure))
         else:
-            cached = seq.share.reused if seq.share is not None else seq.reused
+            cached = seq.share.reused if seq.share is not None else 0
             self.emit(seq, Finished(reason, len(seq.prompt), seq.generated, cached))
 
     def _cached(self, seq: Sequence, kept: bool) -> bool:

@@ -59,8 +59,6 @@ class PrefixCache:
         self.enabled = enabled
         self.entries: list[CachedPrefix] = []  # least recently used first
         self.cells = 0  # cells held by the entries (shared ones counted per holder)
-        self.hits = 0
-        self.reused_tokens = 0
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -94,8 +92,6 @@ class PrefixCache:
         entry.used = time.monotonic()
         self.entries.remove(entry)
         self.entries.append(entry)
-        self.hits += 1
-        self.reused_tokens += length
         return length
 
     def shrink_to(self, cells: int) -> None:

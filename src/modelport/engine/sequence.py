@@ -37,7 +37,6 @@ class Sequence:
     followers: list[Sequence] = field(default_factory=list)
     logprobs: list[TokenLogprob] = field(default_factory=list)  # not yet delivered
     decoded: list[int] = field(default_factory=list)  # completion tokens now in the KV cache
-    reused: int = 0  # prompt tokens found in the prefix cache (not prefilled)
 
     @property
     def decoding(self) -> bool:

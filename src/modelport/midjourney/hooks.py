@@ -63,11 +63,6 @@ class HookSender:
                 return
         log.warning("notifyHook %s was not delivered", url)
 
-    async def drain(self) -> None:
-        """Waits for the deliveries under way (tests, and a clean shutdown)."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
-
     async def aclose(self) -> None:
         for task in list(self._pending):
             task.cancel()

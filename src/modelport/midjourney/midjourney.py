@@ -38,10 +38,6 @@ class Midjourney:
         self.submitter = Submitter(settings, self.store, self.upstream, accounting, self.signer)
         self.tracker = TaskTracker(settings, self.store, self.upstream, self.hooks, self.signer)
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.settings.channels)
-
     async def task(self, owner: str, task_id: str) -> MidjourneyTask:
         task = await self.store.get(owner, task_id)
         if task is None:

@@ -14,7 +14,7 @@ import random
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..accounting.keys import KeyRecord
@@ -50,7 +50,6 @@ class Submission:
     origin: MidjourneyTask | None = None  # the task this one acts on
     notify_hook: str | None = None
     state: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class _Answered(Exception):

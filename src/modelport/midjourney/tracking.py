@@ -157,10 +157,9 @@ class TaskTracker:
                 id=task.upstream_id,
                 status="FAILURE",
                 failReason=f"no progress from the upstream for {seconds:g} seconds",
-                buttons=[],
+                buttons=orjson.loads(task.buttons or "[]"),
+                properties=orjson.loads(task.properties or "{}"),
             )
-            news.properties = orjson.loads(task.properties or "{}")
-            news.buttons = [b for b in public_task(task, "", self._signer).buttons]
             await self._update(task, news)
 
     def start(self) -> None:

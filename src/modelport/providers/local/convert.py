@@ -6,10 +6,10 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from ...engine.config import EngineSettings
 from ...engine.sampling import SamplingParams
 from ...protocol.chat import ChatCompletionRequest, ChatMessage
 from ...protocol.errors import APIError, invalid_request
-from ...settings import EngineSettings
 from .tools import decoding_grammar, tools_system_prompt
 
 _ROLE_FOR_TEMPLATE = {"developer": "system", "function": "tool"}
