@@ -24,3 +24,8 @@ class RedemptionCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     redeemed_by: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
+    # Migration 0012: the account a code topped up, and an operator's switch.
+    redeemed_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

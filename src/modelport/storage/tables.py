@@ -96,6 +96,10 @@ class ApiKey(Base):
     # What requests in flight hold against the quota (migration 0005, accounting/reservations).
     reserved_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     reserved_micros: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The account owning the key (migration 0012); None for keys made before accounts.
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
 
 class QuotaReservation(Base):
