@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .channels.config import ChannelAdminSettings
 from .engine.config import EngineSettings
 from .images.config import ImageModels
 from .midjourney.config import MidjourneySettings
@@ -70,12 +71,20 @@ class ChannelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     provider: str = "local"
+    # A runtime channel's id (`ch_…`, /admin/channels) and name; a YAML channel may set `id`
+    # to keep its health and log rows under one name, else it is `model#index`.
+    id: str | None = Field(default=None, max_length=100)
+    name: str | None = None
     base_url: str | None = None
     api_key: SecretStr | None = None
     api_keys: list[SecretStr] = Field(default_factory=list)
     upstream_model: str | None = None
     model_path: str | None = None
     weight: int = Field(default=1, ge=0)
+    # Tiers: the channels of the highest priority are tried first, a lower tier only when
+    # every channel above it is down or failed for this request.
+    priority: int = 0
+    groups: list[str] | None = None  # the user groups it serves; None: every group
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=120.0, gt=0)
     first_token_timeout: float | None = Field(default=None, gt=0)  # stream start → first chunk
@@ -324,6 +333,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    channels: ChannelAdminSettings = Field(default_factory=ChannelAdminSettings)
     bootstrap_admin_key: bool = True
     accounting: bool = True  # false: no gate, no ledger (only to measure what accounting costs)
     # Usage rows are written in batches this often; until then each is in the ledger journal

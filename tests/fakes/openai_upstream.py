@@ -5,7 +5,7 @@ function when tools are declared and the user text contains "call". Words are to
 `max_tokens` and usage are predictable. Every request body is recorded in `app.state.requests`.
 
 Misbehaviour, by header `x-fake-fault: <name>` or `FAULT:<name>` in the last user text:
-`429` (with retry-after), `500`, `503`, `garbage` (a body or event that is not JSON),
+`429` (with retry-after), `quota` (429 `insufficient_quota`), `500`, `503`, `garbage` (a body or event that is not JSON),
 `truncate` (the stream stops without a finish or [DONE]), `reset` (the connection drops
 after the first bytes), `midstream-error` (an `{"error": ...}` event inside the stream),
 `slow` (a five-second stream that records in `app.state.abandoned` if the client left early),
@@ -152,6 +152,13 @@ async def chat_completions(request: Request) -> Response:
     if fault == "429":
         msg = "Rate limit reached for requests"
         return _error(429, msg, "requests", "rate_limit_exceeded", headers={"retry-after": "2"})
+    if fault == "quota":  # OpenAI's answer once an account's credit is spent
+        msg = (
+            "You exceeded your current quota, please check your plan and billing details. "
+            "For more information on this error, read the docs: "
+            "https://platform.openai.com/docs/guides/error-codes/api-errors."
+        )
+        return _error(429, msg, "insufficient_quota", "insufficient_quota")
     if fault in ("500", "503"):
         return _error(
             int(fault), "The server had an error while processing your request.", "server_error"

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 
 from ..protocol.errors import APIError
-from ..settings import ModelConfig
+from ..settings import ModelConfig, Price
 from .keys import KeyRecord
 from .pricing import cost_micros
 from .ratelimit import Decision, RateLimiter
@@ -141,9 +141,12 @@ class Gate:
         completion: int,
         searches: int = 0,
         cached: int = 0,
+        price: Price | None = None,
     ) -> int:
+        """What a request cost: at `price` when the channel that served it sets its own
+        (a channel's price override), else at the model's."""
         multiplier = 1.0 if key is None else key.group_multiplier
-        return cost_micros(model.price, prompt, completion, multiplier, searches, cached)
+        return cost_micros(price or model.price, prompt, completion, multiplier, searches, cached)
 
     async def settle(
         self, key: KeyRecord | None, tokens: int, micros: int = 0, reservation: str | None = None

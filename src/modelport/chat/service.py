@@ -49,6 +49,12 @@ class Caller:
     request_id: str
     key: KeyRecord | None = None  # its limits, for the gate; None skips the gate
 
+    @property
+    def group(self) -> str | None:
+        """The caller's user group, which decides the channels that may serve it."""
+        group: str | None = getattr(self.key, "group", None)
+        return group
+
     @classmethod
     def of(cls, key: KeyRecord, request_id: str) -> Caller:
         return cls(key_id=key.id, owner=key.owner, request_id=request_id, key=key)
@@ -145,7 +151,7 @@ class ChatService:
         public model name, the augmentation's fields)."""
         booking, augmented = await self._prepare(request, caller, stream=False)
         request = augmented.request
-        attempts = Attempts(self.router, booking.model)
+        attempts = Attempts(self.router, booking.model, booking.caller.group)
 
         async def call(route: Route) -> ChatCompletion:
             return await self.providers.get(route.channel.provider).complete(request, route.channel)
@@ -178,7 +184,7 @@ class ChatService:
         another framing altogether (a Messages stream's named events)."""
         booking, augmented = await self._prepare(request, caller, stream=True)
         request = augmented.request
-        attempts = Attempts(self.router, booking.model)
+        attempts = Attempts(self.router, booking.model, booking.caller.group)
         abandoned = _Abandoned()
         try:
             route, (source, first) = await attempts.run(
@@ -280,6 +286,7 @@ class ChatService:
                 usage.completion_tokens,
                 booking.searches,
                 usage.cached_tokens,
+                price=channel.price,
             )
         return UsageEntry(
             request_id=caller.request_id,

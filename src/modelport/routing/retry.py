@@ -36,16 +36,20 @@ def is_channel_fault(exc: APIError) -> bool:
 
 
 class Attempts:
-    """Runs `call` on each route in turn; remembers the last route tried (for the ledger)."""
+    """Runs `call` on each route in turn; remembers the last route tried (for the ledger).
 
-    def __init__(self, router: ChannelRouter, model: ModelConfig) -> None:
+    `group` is the caller's user group: channels limited to other groups are not tried.
+    """
+
+    def __init__(self, router: ChannelRouter, model: ModelConfig, group: str | None = None) -> None:
         self._router = router
         self._model = model
+        self._group = group
         self.last: Route | None = None
 
     async def run(self, call: Callable[[Route], Awaitable[T]]) -> tuple[Route, T]:
         error: APIError | None = None
-        for route in self._router.plan(self._model):
+        for route in self._router.plan(self._model, self._group):
             breaker = self._router.health.breaker(route.id)
             if not breaker.acquire():  # opened meanwhile, or another request holds the probe
                 continue
@@ -55,6 +59,10 @@ class Attempts:
             except APIError as exc:
                 if isinstance(exc, UpstreamError):  # before it reaches a log or the client
                     redact_error(exc, route.channel)
+                    if await self._switched_off(route, exc):
+                        breaker.failure()
+                        error = exc
+                        continue  # the upstream refused to run it: the next channel may
                 if not is_channel_fault(exc):
                     breaker.release()
                     raise
@@ -77,3 +85,17 @@ class Attempts:
             code="no_healthy_channel",
             headers={"Retry-After": "1"},
         )
+
+    async def _switched_off(self, route: Route, exc: UpstreamError) -> bool:
+        """Whether the channel's answer (a refused key, an empty balance) switched it off."""
+        refusals = self._router.refusals
+        if refusals is None:
+            return False
+        reason = refusals.reason(route, exc)
+        if reason is None:
+            return False
+        try:
+            await refusals.switch_off(route, reason)
+        except Exception:  # the request's answer must not depend on the bookkeeping
+            log.exception("could not switch channel %s off", route.id)
+        return True

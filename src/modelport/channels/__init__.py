@@ -1,0 +1,1 @@
+"""Upstream channels managed at runtime: their store, tests, balances and propagation."""
