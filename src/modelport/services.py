@@ -17,6 +17,10 @@ from .accounting.ratelimit import build_rate_limiter
 from .accounting.redeem import RedemptionCodes
 from .accounting.reservations import Reservations
 from .accounting.usage import NullLedger, UsageLedger
+from .channels.admin import ChannelAdmin
+from .channels.checks import ChannelChecks
+from .channels.store import ChannelStore
+from .channels.sync import ChannelSync
 from .chat.kb_grounding import KnowledgeGrounding
 from .chat.service import ChatService
 from .chat.web_grounding import build_web_grounding
@@ -55,12 +59,18 @@ class Services:
     gate: Gate | None = None  # None with `accounting: false` (benchmarks only)
     midjourney: Midjourney | None = None  # with `midjourney.channels` configured
     runtime_models: RuntimeModels | None = None  # local models added by `/admin/models`
+    channels: ChannelAdmin | None = None  # runtime channels (`/admin/channels`)
+    channel_checks: ChannelChecks | None = None  # their tests, balances and probe
 
     def engine_loads(self) -> list[EngineLoad]:
         """What the in-process engines are doing, for /health and the metrics."""
         return self.providers.loads()
 
     async def aclose(self) -> None:
+        if self.channel_checks is not None:
+            await self.channel_checks.aclose()
+        if self.channels is not None:
+            await self.channels.aclose()
         if self.midjourney is not None:
             await self.midjourney.aclose()
         await self.knowledge.aclose()
@@ -85,6 +95,36 @@ def announce_bootstrap_key(raw: str, path: Path) -> None:
     else:
         print(f"modelport: created the first admin API key; it is {where}", file=sys.stderr)
     sys.stderr.flush()
+
+
+async def start_channels(
+    settings: Settings,
+    db: Database,
+    catalogue: Catalogue,
+    providers: ProviderRegistry,
+    chat: ChatService,
+    upstream: UpstreamHTTP,
+) -> tuple[ChannelAdmin, ChannelChecks]:
+    """The runtime channels: loaded into the catalogue, watched for changes, and switched
+    off by the router when their upstream refuses them."""
+    sync = ChannelSync(
+        ChannelStore(db),
+        catalogue,
+        poll_seconds=settings.channels.poll_seconds,
+        redis_url=settings.redis_url,
+    )
+    admin = ChannelAdmin(sync.store, sync, providers)
+    await sync.start()
+    chat.router.refusals = admin
+    checks = ChannelChecks(
+        admin,
+        providers,
+        upstream,
+        probe_seconds=settings.channels.probe_seconds,
+        timeout=settings.channels.probe_model_timeout,
+    )
+    checks.start()
+    return admin, checks
 
 
 async def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
@@ -158,6 +198,9 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         knowledge=knowledge,
         gate=gate,
         runtime_models=runtime_models,
+    )
+    services.channels, services.channel_checks = await start_channels(
+        settings, db, catalogue, providers, chat, upstream
     )
     if settings.midjourney.channels:
         services.midjourney = Midjourney(

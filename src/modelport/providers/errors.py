@@ -30,6 +30,7 @@ class UpstreamError(APIError):
     ) -> None:
         super().__init__(status, message, type=type, param=param, code=code, headers=headers)
         self.retryable = retryable
+        self.upstream_status: int | None = None  # the vendor's own HTTP status, when it sent one
 
 
 def status_is_retryable(status: int) -> bool:
@@ -62,7 +63,7 @@ def upstream_error(
         type = (
             "invalid_request_error" if 400 <= status < 500 and status != 429 else "upstream_error"
         )
-    return UpstreamError(
+    error = UpstreamError(
         client_status_for_upstream(status),
         message,
         type=type,
@@ -71,6 +72,8 @@ def upstream_error(
         retryable=status_is_retryable(status) if retryable is None else retryable,
         headers=out_headers,
     )
+    error.upstream_status = status
+    return error
 
 
 def _is_retry_after(value: str) -> bool:

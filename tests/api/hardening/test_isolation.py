@@ -114,6 +114,7 @@ def test_every_id_route_hides_the_other_owners_data(
         # are tried in tests/api/midjourney/test_submissions.py.
         "task_id": "1733616000000123456",
         "name": "a-runtime-model",  # /admin/models/{name}: admin only
+        "channel_id": "ch_0123456789abcdef",  # /admin/channels/{channel_id}: admin only
     }
     routes = _id_routes(hard_server)
     assert len(routes) >= 15, routes  # files, kbs, kb files, search, admin keys

@@ -67,6 +67,12 @@ CROSS_FIELD_RULES = {
     # must be new (409), and only a runtime-added name can be deleted (404).
     "/admin/models",
     "/admin/models/{name}",
+    # A channel the catalogue could not use (an unknown provider, a mapping of a model it
+    # does not serve, options the vendor does not take) is a 400; an id of no channel a 404.
+    "/admin/channels",
+    "/admin/channels/{channel_id}",
+    "/admin/channels/{channel_id}/test",
+    "/admin/channels/{channel_id}/balance",
 }
 MJ_ENVELOPE = {"code", "description", "properties", "result"}
 CASES: list[int] = []
