@@ -3,33 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
 from ..protocol.chat import ChatCompletionRequest
 from ..protocol.errors import APIError
+from ..providers.errors import UpstreamError
 from ..providers.redact import channel_secrets, redact
 from ..providers.registry import ProviderRegistry
 from ..settings import ChannelConfig
 
+log = logging.getLogger("modelport.channels")
 PROBE_TEXT = "hi"
+PROBE_TOKENS = 1  # the answer's content is not looked at: one token proves the channel works
 
 
 @dataclass(frozen=True)
 class ProbeResult:
     ok: bool
     latency_ms: int
-    status: int | None = None  # ours for the failure (the vendor's 401 shows as 400)
-    error: str | None = None  # the vendor's message, secrets removed
+    # The vendor's HTTP status when it answered with one (401 for a refused key), else the
+    # status we give the failure (504 for no answer in time)
+    status: int | None = None
+    error: str | None = None  # the vendor's message, the channel's secrets removed
     code: str | None = None
 
 
 async def probe_channel(
     channel: ChannelConfig, model: str, providers: ProviderRegistry, *, timeout: float = 30.0
 ) -> ProbeResult:
-    """Ask the channel for a one-token answer; never raises for the upstream's failure."""
+    """Ask the channel for a one-token answer, not streamed; never raises for the
+    upstream's failure (nor for a provider's bug: a probe runs unattended)."""
     request = ChatCompletionRequest.model_validate(
-        {"model": model, "messages": [{"role": "user", "content": PROBE_TEXT}], "max_tokens": 1}
+        {
+            "model": model,
+            "messages": [{"role": "user", "content": PROBE_TEXT}],
+            "max_tokens": PROBE_TOKENS,
+            "stream": False,
+        }
     )
     started = time.perf_counter()
     try:
@@ -37,14 +49,18 @@ async def probe_channel(
         async with asyncio.timeout(timeout):
             await provider.complete(request, channel)
     except APIError as exc:
-        return _failed(started, channel, exc.message, exc.status, exc.code)
+        status = exc.upstream_status if isinstance(exc, UpstreamError) else None
+        return _failed(started, channel, exc.message, status or exc.status, exc.code)
     except TimeoutError:
         return _failed(started, channel, f"no answer within {timeout:g} s", 504, "timeout")
+    except Exception as exc:  # a provider's bug: reported on the channel, logged for us
+        log.exception("testing channel %s failed", channel.id or channel.name)
+        return _failed(started, channel, f"the test failed: {type(exc).__name__}", None, None)
     return ProbeResult(ok=True, latency_ms=_since(started))
 
 
 def _failed(
-    started: float, channel: ChannelConfig, message: str, status: int, code: str | None
+    started: float, channel: ChannelConfig, message: str, status: int | None, code: str | None
 ) -> ProbeResult:
     text = redact(message, channel_secrets(channel))
     return ProbeResult(False, _since(started), status, text, code)

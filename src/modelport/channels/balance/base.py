@@ -12,6 +12,10 @@ from ...providers.redact import channel_secrets, redact
 from ...settings import ChannelConfig
 
 BODY_LIMIT = 256 * 1024  # a balance answer is a few hundred bytes
+# No account holds 10^15 of anything: a larger "balance" is a hostile or broken answer (and
+# its exponent would overflow Decimal arithmetic). Finer than 10^-10 is noise.
+_DIGITS = 15
+_PLACES = 10
 
 
 class BalanceError(Exception):
@@ -41,6 +45,8 @@ def root_of(channel: ChannelConfig, default: str) -> str:
 
 
 async def get_json(http: UpstreamHTTP, channel: ChannelConfig, url: str, vendor: str) -> Any:
+    """GET `url` with the channel's first key and decode the JSON answer (BalanceError with
+    the channel's secrets removed otherwise)."""
     keys = channel.keys()
     if not keys:
         raise BalanceError("the channel has no API key to ask its balance with")
@@ -53,12 +59,32 @@ async def get_json(http: UpstreamHTTP, channel: ChannelConfig, url: str, vendor:
     except UpstreamError as exc:
         raise BalanceError(redact(exc.message, secrets)) from None
     if status != 200:
-        text = body.decode("utf-8", "replace").strip()[:300]
-        raise BalanceError(redact(f"{vendor} answered HTTP {status}: {text}", secrets))
+        said = _said(body)
+        if status in (401, 403):
+            text = f"{vendor} refused the channel's API key (HTTP {status}): {said}"
+        else:
+            text = f"{vendor} answered HTTP {status}: {said}"
+        raise BalanceError(redact(text, secrets))
     try:
         return parse_json(body, vendor)
     except UpstreamError:
         raise BalanceError(f"{vendor} sent a balance that is not JSON") from None
+
+
+def _said(body: bytes) -> str:
+    """The vendor's error message: `error.message` or `message` of a JSON body, else the
+    start of the text."""
+    try:
+        data = parse_json(body, "")
+    except UpstreamError:
+        data = None
+    message: Any = None
+    if isinstance(data, dict):
+        error = data.get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        message = message or data.get("message")
+    text = message if isinstance(message, str) else body.decode("utf-8", "replace")
+    return " ".join(text.split())[:300] or "(no message)"
 
 
 def amount(value: Any, vendor: str, name: str) -> Decimal:
@@ -66,11 +92,17 @@ def amount(value: Any, vendor: str, name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise BalanceError(f"{vendor} sent no readable `{name}`")
     try:
-        number = Decimal(str(value))
+        number = Decimal(str(value).strip())
     except InvalidOperation:
         raise BalanceError(f"{vendor} sent no readable `{name}`") from None
-    if not number.is_finite():
+    # adjusted(): the power of ten of the first digit, read without context arithmetic
+    if number.is_zero():  # 0E+999999 too
+        return Decimal(0)
+    if not number.is_finite() or number.adjusted() >= _DIGITS:
         raise BalanceError(f"{vendor} sent no readable `{name}`")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -_PLACES:  # 1e-999999: no sum could hold it
+        number = number.quantize(Decimal(1).scaleb(-_PLACES))
     return number
 
 

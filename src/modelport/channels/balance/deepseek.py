@@ -22,9 +22,10 @@ async def fetch(channel: ChannelConfig, http: UpstreamHTTP) -> Balance:
         if name in first
     }
     detail["is_available"] = str(bool(data.get("is_available"))).lower()
+    currency = first.get("currency")
     return Balance(
         amount(first.get("total_balance"), VENDOR, "total_balance"),
-        str(first.get("currency") or "CNY"),
+        currency[:16] if isinstance(currency, str) and currency else "CNY",
         "deepseek",
         detail,
     )
