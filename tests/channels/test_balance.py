@@ -77,6 +77,17 @@ async def test_deepseek(url: str, vendors: Any, http: UpstreamHTTP, suffix: str)
     assert vendors.state.requests[-1]["key"] == KEY
 
 
+async def test_deepseek_second_currency(url: str, vendors: Any, http: UpstreamHTTP) -> None:
+    key = "sk-deepseek-two-currencies-01"
+    usd = {"currency": "USD", "total_balance": "5.00", "granted_balance": "0.00"}
+    cny = {"currency": "CNY", "total_balance": "110.00"}
+    vendors.state.accounts[key] = {"deepseek": {"is_available": False, "balance_infos": [usd, cny]}}
+    balance = await fetch_balance(channel(url + "/v1", key), http, "deepseek")
+    assert (balance.amount, balance.currency) == (Decimal("5.00"), "USD")
+    assert balance.detail["is_available"] == "false"
+    assert balance.detail["total_balance_CNY"] == "110.00"
+
+
 async def test_siliconflow(url: str, http: UpstreamHTTP) -> None:
     balance = await fetch_balance(channel(url + "/v1"), http, "siliconflow")
     assert (balance.amount, balance.currency, balance.kind) == (
@@ -101,7 +112,12 @@ async def test_siliconflow_refusal_in_a_200_is_an_error(
 async def test_openrouter_limited_key(url: str, vendors: Any, http: UpstreamHTTP) -> None:
     balance = await fetch_balance(channel(url + "/api/v1"), http, "openrouter")
     assert (balance.amount, balance.currency) == (Decimal("74.5"), "USD")
-    assert balance.detail == {"usage": "25.5", "limit": "100"}
+    assert balance.detail == {
+        "usage": "25.5",
+        "limit": "100",
+        "is_free_tier": "false",
+        "limit_reset": "monthly",
+    }
     assert vendors.state.requests[-1]["path"] == "/api/v1/key"
 
 
@@ -112,7 +128,7 @@ async def test_openrouter_unlimited_key_has_no_amount(
     vendors.state.accounts[key] = {"openrouter": OPENROUTER_UNLIMITED}
     balance = await fetch_balance(channel(url + "/api/v1", key), http, "openrouter")
     assert balance.amount is None  # no limit: nothing to run out of, and no invented number
-    assert balance.detail == {"usage": "25.5", "limit": "none"}
+    assert balance.detail == {"usage": "25.5", "limit": "none", "is_free_tier": "false"}
 
 
 async def test_openai_billing_is_limit_minus_usage(

@@ -14,6 +14,10 @@ async def fetch(channel: ChannelConfig, http: UpstreamHTTP) -> Balance:
     data = field_of(await get_json(http, channel, url, VENDOR), "data", vendor=VENDOR)
     usage = amount(field_of(data, "usage", vendor=VENDOR), VENDOR, "usage")
     detail = {"usage": str(usage)}
+    if isinstance(data.get("is_free_tier"), bool):
+        detail["is_free_tier"] = str(data["is_free_tier"]).lower()
+    if isinstance(data.get("limit_reset"), str):  # the limit renews (daily, weekly, monthly)
+        detail["limit_reset"] = data["limit_reset"][:16]
     if data.get("limit") is None:  # a key without a credit limit
         return Balance(None, "USD", "openrouter", {**detail, "limit": "none"})
     limit = amount(data["limit"], VENDOR, "limit")
