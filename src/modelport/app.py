@@ -15,6 +15,7 @@ from .api.account import router as account_router
 from .api.admin import router as admin_router
 from .api.admin_models import router as admin_models_router
 from .api.console import attach_console
+from .api.dashboard import router as dashboard_router
 from .api.edge import EdgeMiddleware
 from .api.embeddings import router as embeddings_router
 from .api.errors import install_error_handlers
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rerank_router)
     app.include_router(kb_search_router)
     app.include_router(request_log_router)
+    app.include_router(dashboard_router)
     app.include_router(responses_router)
     app.include_router(images_router)
     app.include_router(translate_router)

@@ -336,6 +336,8 @@ class Settings(BaseSettings):
     channels: ChannelAdminSettings = Field(default_factory=ChannelAdminSettings)
     bootstrap_admin_key: bool = True
     accounting: bool = True  # false: no gate, no ledger (only to measure what accounting costs)
+    # The currency of every price and cost (ISO 4217), shown beside money in logs and reports
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     # Usage rows are written in batches this often; until then each is in the ledger journal
     # (a crash loses none), and other replicas see it this much later.
     ledger_flush_seconds: float = Field(default=0.5, gt=0, le=10)

@@ -93,6 +93,8 @@ def parse_rows(data: bytes) -> list[dict[str, Any]]:
             for column in ("cached_tokens", "reasoning_tokens"):  # rows journalled before 0007
                 row.setdefault(column, 0)
             row.setdefault("detail", None)  # before 0009
+            for column in ("channel", "channel_name", "user_id", "ttft_ms"):  # before 0013
+                row.setdefault(column, None)
             rows.append(row)
     return rows
 

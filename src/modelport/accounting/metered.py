@@ -71,8 +71,13 @@ class Metered:
         cost_micros: int = 0,
         estimated: bool = False,
         detail: str | None = None,
+        channel: str | None = None,
+        channel_name: str | None = None,
     ) -> None:
-        """The request's usage row (which settles its hold) and its metrics."""
+        """The request's usage row (which settles its hold) and its metrics. The log's
+        channel is `channel`, else the provider (these requests have no routed channel)."""
+        latency = int((time.perf_counter() - self._started) * 1000)
+        user_id: str | None = getattr(self._key, "user_id", None)
         entry = UsageEntry(
             request_id=self._request_id,
             key_id=self._key.id,
@@ -82,11 +87,15 @@ class Metered:
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             total_tokens=total_tokens,
-            latency_ms=int((time.perf_counter() - self._started) * 1000),
+            latency_ms=latency,
             cost_micros=cost_micros,
             estimated=estimated,
             reservation=self._reservation,
             detail=detail,
+            channel=channel or provider,
+            channel_name=channel_name,
+            user_id=user_id,
+            ttft_ms=latency,  # an answer in one piece
         )
         services = self._services
         await book_usage(

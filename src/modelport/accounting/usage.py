@@ -40,6 +40,10 @@ class UsageEntry:
     cached_tokens: int = 0  # of the prompt tokens, read from the vendor's cache (priced lower)
     reasoning_tokens: int = 0  # of the completion tokens, spent reasoning
     detail: str | None = None  # what a request not counted in tokens bought (images, tasks)
+    channel: str | None = None  # the route that served it or failed last: `ch_…`, `model#index`
+    channel_name: str | None = None
+    user_id: str | None = None  # the account owning the key then
+    ttft_ms: int | None = None  # time to the first token; an answer in one piece: its latency
 
     @property
     def total(self) -> int:
@@ -139,6 +143,10 @@ def usage_row(entry: UsageEntry) -> dict[str, Any]:
         "cached_tokens": entry.cached_tokens,
         "reasoning_tokens": entry.reasoning_tokens,
         "detail": entry.detail,
+        "channel": entry.channel,
+        "channel_name": entry.channel_name,
+        "user_id": entry.user_id,
+        "ttft_ms": entry.ttft_ms,
         RESERVATION: entry.reservation,
     }
 
@@ -208,6 +216,10 @@ def entry_of(row: UsageRecord) -> UsageEntry:
         cached_tokens=row.cached_tokens,
         reasoning_tokens=row.reasoning_tokens,
         detail=row.detail,
+        channel=row.channel,
+        channel_name=row.channel_name,
+        user_id=row.user_id,
+        ttft_ms=row.ttft_ms,
     )
 
 

@@ -28,7 +28,7 @@ from ..routing.catalogue import Catalogue
 from ..routing.retry import Attempts
 from ..routing.router import ChannelRouter, Route
 from ..routing.timeouts import WatchedStream, close_quietly, first_batch
-from ..settings import ChannelConfig, ModelConfig, UpstreamSettings
+from ..settings import ModelConfig, UpstreamSettings
 from .augment import Augmentation, Augmenter
 from .stream import ChatStream, Shape
 
@@ -54,6 +54,12 @@ class Caller:
         """The caller's user group, which decides the channels that may serve it."""
         group: str | None = getattr(self.key, "group", None)
         return group
+
+    @property
+    def user_id(self) -> str | None:
+        """The account owning the key, for the request log."""
+        user_id: str | None = getattr(self.key, "user_id", None)
+        return user_id
 
     @classmethod
     def of(cls, key: KeyRecord, request_id: str) -> Caller:
@@ -128,7 +134,7 @@ class ChatService:
                 await self.gate.grow(reservation, caller.key, extra or Hold(0, 0))
         except asyncio.CancelledError:  # the client left while we were still getting ready
             booking = _Booking(caller, model, started, stream, 0, reservation)
-            await self._record_abandoned(booking, model.channels[0], None)
+            await self._record_abandoned(booking, self._first_route(model), None)
             raise
         except BaseException:  # refused by grounding: no row, so give the hold back
             if self.gate is not None:
@@ -165,7 +171,8 @@ class ChatService:
             await self._record_abandoned(booking, self._tried(attempts, booking.model), None)
             raise
         usage, estimated = _billed_completion(response, request, self.limits)
-        await self._record(booking, route.channel, usage, estimated=estimated)
+        latency = _ms_since(booking.started)  # an answer in one piece: its first token is all
+        await self._record(booking, route, usage, estimated=estimated, ttft_ms=latency)
         response.id = completion_id()
         response.model = booking.model.name
         for name, value in augmented.response_fields.items():
@@ -194,20 +201,20 @@ class ChatService:
             await self._record(booking, self._tried(attempts, booking.model), None, exc)
             raise
         except asyncio.CancelledError:  # the client left before the first chunk
-            channel = self._tried(attempts, booking.model)
+            tried = self._tried(attempts, booking.model)
             end = abandoned.end
-            await self._record_abandoned(booking, channel, end)
+            await self._record_abandoned(booking, tried, end)
             raise
-        channel = route.channel
+        ttft = _ms_since(booking.started)  # the first chunk is in hand
 
         async def settle(usage: Usage, status: int, code: str | None, estimated: bool) -> None:
             await self._record(
-                booking, channel, usage, status=status, code=code, estimated=estimated
+                booking, route, usage, status=status, code=code, estimated=estimated, ttft_ms=ttft
             )
 
         def progress(usage: Usage, estimated: bool) -> None:
             # What a crash would otherwise lose: replayed as interrupted if no final row comes.
-            entry = self._entry(booking, channel, usage, 499, "interrupted", estimated)
+            entry = self._entry(booking, route, usage, 499, "interrupted", estimated, ttft)
             self.ledger.progress(entry)
 
         name, chat_id, extras = booking.model.name, completion_id(), augmented.response_fields
@@ -229,54 +236,58 @@ class ChatService:
         return WatchedStream(source, channel, channel.idle_timeout, breaker), first
 
     async def _record_abandoned(
-        self, booking: _Booking, channel: ChannelConfig, end: StreamEnd | None
+        self, booking: _Booking, route: Route, end: StreamEnd | None
     ) -> None:
         """Book a request whose client left before it had an answer (shielded: the task
         doing it is being cancelled)."""
         usage, estimated = (end.usage, end.estimated) if end is not None else (None, False)
         record = self._record(
-            booking, channel, usage, status=499, code="client_disconnected", estimated=estimated
+            booking, route, usage, status=499, code="client_disconnected", estimated=estimated
         )
         await asyncio.shield(record)
 
-    @staticmethod
-    def _tried(attempts: Attempts, model: ModelConfig) -> ChannelConfig:
-        """The channel a failure is booked on: the last one tried."""
-        return attempts.last.channel if attempts.last is not None else model.channels[0]
+    def _first_route(self, model: ModelConfig) -> Route:
+        return Route(self.router.route_id(model, 0), model.channels[0])
+
+    def _tried(self, attempts: Attempts, model: ModelConfig) -> Route:
+        """The route a failure is booked on: the last one tried."""
+        return attempts.last if attempts.last is not None else self._first_route(model)
 
     async def _record(
         self,
         booking: _Booking,
-        channel: ChannelConfig,
+        route: Route,
         usage: Usage | None,
         failure: APIError | None = None,
         *,
         status: int = 200,
         code: str | None = None,
         estimated: bool = False,
+        ttft_ms: int | None = None,
     ) -> None:
         if failure is not None:
             status, code = failure.status, failure.code
-        entry = self._entry(booking, channel, usage or Usage(), status, code, estimated)
+        entry = self._entry(booking, route, usage or Usage(), status, code, estimated, ttft_ms)
         await book_usage(
             entry,
             booking.caller.key,
             ledger=self.ledger,
             gate=self.gate,
             metrics=self.metrics,
-            channel=channel_label(booking.model, channel),
+            channel=channel_label(booking.model, route.channel),
         )
 
     def _entry(
         self,
         booking: _Booking,
-        channel: ChannelConfig,
+        route: Route,
         usage: Usage,
         status: int,
         code: str | None,
         estimated: bool,
+        ttft_ms: int | None = None,
     ) -> UsageEntry:
-        caller, model = booking.caller, booking.model
+        caller, model, channel = booking.caller, booking.model, route.channel
         cost = 0
         if self.gate is not None:
             cost = self.gate.cost(
@@ -299,7 +310,7 @@ class ChatService:
             total_tokens=usage.total_tokens,
             cached_tokens=usage.cached_tokens,
             reasoning_tokens=usage.reasoning_tokens,
-            latency_ms=int((time.perf_counter() - booking.started) * 1000),
+            latency_ms=_ms_since(booking.started),
             status=status,
             error_code=code,
             stream=booking.stream,
@@ -307,7 +318,15 @@ class ChatService:
             searches=booking.searches,
             estimated=estimated,
             reservation=booking.reservation,
+            channel=route.id,
+            channel_name=channel.name,
+            user_id=caller.user_id,
+            ttft_ms=ttft_ms,
         )
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
 
 
 def _billed_completion(

@@ -50,6 +50,7 @@ def refund_row(task: MidjourneyTask) -> dict[str, Any]:
             cost_micros=-task.price_micros,
             error_code="mj_task_refund",
             detail=f"refund of {task.action} task {task.id}",
+            channel=f"midjourney:{task.channel}",  # as the task's charge (Metered's provider)
         )
     )
 

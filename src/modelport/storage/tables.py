@@ -122,6 +122,12 @@ class UsageRecord(Base):
     __table_args__ = (
         Index("ix_usage_records_key_id_created_at", "key_id", "created_at"),
         Index("ix_usage_records_owner_created_at", "owner", "created_at"),
+        # The request log's filters, each ending in its newest-first order (migration 0013)
+        Index("ix_usage_records_created_at_id", "created_at", "id"),
+        Index("ix_usage_records_user_id_created_at", "user_id", "created_at", "id"),
+        Index("ix_usage_records_model_created_at", "model", "created_at", "id"),
+        Index("ix_usage_records_channel_created_at", "channel", "created_at", "id"),
+        Index("ix_usage_records_status_created_at", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -146,3 +152,10 @@ class UsageRecord(Base):
     # What a request that is not counted in tokens bought: "2 × 1024x1024 hd" (images),
     # "IMAGINE fast" (a Midjourney task), "refund of task …"
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Which channel served the request or failed last: a runtime channel's id (`ch_…`) or a
+    # settings channel's `model#index`, and its name then (migration 0013)
+    channel: Mapped[str | None] = mapped_column(String(100))
+    channel_name: Mapped[str | None] = mapped_column(String(200))
+    user_id: Mapped[str | None] = mapped_column(String(40))  # the key's account then
+    # Time to the first token of a stream; for an answer in one piece, its latency
+    ttft_ms: Mapped[int | None] = mapped_column(Integer)

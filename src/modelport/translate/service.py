@@ -134,6 +134,10 @@ async def _by_deepl(
 
     def entry(usage: Usage, status: int, code: str | None) -> UsageEntry:
         channel = attempts.last.channel if attempts.last is not None else model.channels[0]
+        router = services.chat.router
+        route_id = attempts.last.id if attempts.last is not None else router.route_id(model, 0)
+        latency = int((time.perf_counter() - started) * 1000)
+        user_id: str | None = getattr(key, "user_id", None)
         cost = gate.cost(key, model, usage.prompt_tokens, 0) if gate is not None else 0
         return UsageEntry(
             request_id=rid,
@@ -143,11 +147,15 @@ async def _by_deepl(
             provider=channel.provider,
             prompt_tokens=usage.prompt_tokens,
             total_tokens=usage.total_tokens,
-            latency_ms=int((time.perf_counter() - started) * 1000),
+            latency_ms=latency,
             status=status,
             error_code=code,
             cost_micros=cost,
             reservation=reservation,
+            channel=route_id,
+            channel_name=channel.name,
+            user_id=user_id,
+            ttft_ms=latency,
         )
 
     async def book(row: UsageEntry) -> None:
