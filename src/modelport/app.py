@@ -13,7 +13,10 @@ from . import __version__
 from .api import channels, chat, completions, health, messages, models
 from .api.account import router as account_router
 from .api.admin import router as admin_router
+from .api.admin_codes import router as admin_codes_router
+from .api.admin_groups import router as admin_groups_router
 from .api.admin_models import router as admin_models_router
+from .api.admin_users import router as admin_users_router
 from .api.console import attach_console
 from .api.dashboard import router as dashboard_router
 from .api.edge import EdgeMiddleware
@@ -32,6 +35,7 @@ from .api.request_log import router as request_log_router
 from .api.rerank import router as rerank_router
 from .api.responses import router as responses_router
 from .api.translate import router as translate_router
+from .api.user_keys import router as user_keys_router
 from .observability.logs import configure_logging
 from .observability.metrics import Metrics
 from .services import build_services
@@ -84,6 +88,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(translate_router)
     app.include_router(midjourney_router)
     app.include_router(midjourney_admin_router)
+    app.include_router(admin_users_router)
+    app.include_router(admin_groups_router)
+    app.include_router(admin_codes_router)
+    app.include_router(user_keys_router)
     attach_console(app)
     # Uploads get the file limit plus room for the multipart framing; the router checks the
     # file itself.

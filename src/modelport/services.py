@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from .accounting.gate import Gate
+from .accounting.groups import GroupStore
 from .accounting.keys import KeyStore, ensure_bootstrap_admin
 from .accounting.ledger_buffer import BufferedLedger
 from .accounting.ledger_journal import LedgerJournal
@@ -131,6 +132,7 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
     secure_data_dir(settings.data_dir)
     db = Database(settings.resolved_database_url())
     await db.migrate()
+    await GroupStore(db).ensure_default()  # a new database is made from the ORM, not 0012
     keys = KeyStore(db)
     if settings.bootstrap_admin_key:
         raw = await ensure_bootstrap_admin(keys, settings.data_dir)

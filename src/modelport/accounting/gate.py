@@ -96,7 +96,8 @@ class Gate:
                 raise kb_not_allowed(denied)
         reservation = None
         if key.has_quota:
-            reservation = await self.reservations.reserve(key.id, hold or Hold(0, 0))
+            user = key.user_id if key.user_limited else None
+            reservation = await self.reservations.reserve(key.id, hold or Hold(0, 0), user)
             if reservation is None:
                 spent = await self.reservations.spent(key.id)
                 raise insufficient_quota() if spent else quota_held()
@@ -144,8 +145,9 @@ class Gate:
         price: Price | None = None,
     ) -> int:
         """What a request cost: at `price` when the channel that served it sets its own
-        (a channel's price override), else at the model's."""
-        multiplier = 1.0 if key is None else key.group_multiplier
+        (a channel's price override), else at the model's; times the caller's
+        `price_multiplier` (its account group's ratio times the key's `group_multiplier`)."""
+        multiplier = 1.0 if key is None else key.price_multiplier
         return cost_micros(price or model.price, prompt, completion, multiplier, searches, cached)
 
     async def settle(

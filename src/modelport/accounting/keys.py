@@ -3,19 +3,23 @@
 Keys carry 256+ bits of randomness, so a fast unsalted hash is enough: there is nothing to
 brute-force, and the lookup stays one indexed equality match. A key made without an owner is
 its own tenant: its owner is its id (rows stored as owner "default" stay that owner's).
+
+A key may belong to an account (`user_id`): the record then carries the account's group, the
+group's price ratio, its status and whether it has a quota, read with the key in one joined
+SELECT and cached with it. A change to an account or group made through this process drops
+its keys' entries at once (`forget_user`, `forget_group`); other replicas see it within
+`cache_ttl`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
-import dataclasses
 import hashlib
 import os
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,13 +29,23 @@ from sqlalchemy.exc import IntegrityError
 
 from ..storage.db import Database
 from ..storage.tables import ApiKey, utcnow
+from .key_record import (
+    ACCOUNT_OF_KEY,
+    COLUMNS,
+    JOINED,
+    check_fields,
+    column_values,
+    normalise,
+)
+from .key_record import DEFAULT_GROUP as DEFAULT_GROUP
+from .key_record import EDITABLE_FIELDS as EDITABLE_FIELDS
+from .key_record import KeyRecord as KeyRecord
 
 KEY_PREFIX = "sk-"
 ADMIN_KEY_FILE = "admin_key"
 # A fixed id makes the bootstrap insert conflict when two processes race to create it.
 BOOTSTRAP_KEY_ID = "key_bootstrap_admin"
 _MAX_KEY_LENGTH = 256  # anything longer is not ours; reject before hashing
-_COLUMNS = tuple(ApiKey.__table__.c)
 
 
 def generate_key() -> str:
@@ -51,114 +65,6 @@ def display_key(raw: str) -> str:
 
 def new_key_id() -> str:
     return "key_" + secrets.token_hex(8)
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
-    """What the platform knows about a key; never the key itself nor its hash."""
-
-    id: str
-    display: str
-    name: str
-    owner: str
-    is_admin: bool
-    created_at: datetime
-    expires_at: datetime | None = None
-    revoked_at: datetime | None = None
-    last_used_at: datetime | None = None
-    quota_tokens: int | None = None  # None: unlimited
-    quota_micros: int | None = None  # currency quota in millionths of a unit; None: unlimited
-    used_tokens: int = 0
-    used_micros: int = 0
-    allowed_models: tuple[str, ...] | None = None  # None: every model
-    allowed_kbs: tuple[str, ...] | None = None  # None: every knowledge base
-    rpm: int | None = None
-    tpm: int | None = None
-    group_multiplier: float = 1.0
-
-    @property
-    def has_quota(self) -> bool:
-        return self.quota_tokens is not None or self.quota_micros is not None
-
-    def is_active(self, now: datetime | None = None) -> bool:
-        now = now or utcnow()
-        if self.revoked_at is not None:
-            return False
-        return self.expires_at is None or self.expires_at > now
-
-    @classmethod
-    def from_row(cls, row: Any) -> KeyRecord:
-        m = row._mapping
-        return cls(
-            id=m["id"],
-            display=m["display"],
-            name=m["name"],
-            owner=m["owner"],
-            is_admin=bool(m["is_admin"]),
-            created_at=m["created_at"],
-            expires_at=m["expires_at"],
-            revoked_at=m["revoked_at"],
-            last_used_at=m["last_used_at"],
-            quota_tokens=m["quota_tokens"],
-            quota_micros=m["quota_micros"],
-            used_tokens=int(m["used_tokens"] or 0),
-            used_micros=int(m["used_micros"] or 0),
-            allowed_models=_tuple(m["allowed_models"]),
-            allowed_kbs=_tuple(m["allowed_kbs"]),
-            rpm=m["rpm"],
-            tpm=m["tpm"],
-            group_multiplier=float(m["group_multiplier"]),
-        )
-
-    def row_values(self) -> dict[str, Any]:
-        """The record as column values (tuples become JSON lists)."""
-        return _column_values(dataclasses.asdict(self))
-
-
-# The settable fields of a key, by the admin API and the CLI.
-EDITABLE_FIELDS = frozenset(
-    {
-        "name",
-        "owner",
-        "is_admin",
-        "expires_at",
-        "quota_tokens",
-        "quota_micros",
-        "allowed_models",
-        "allowed_kbs",
-        "rpm",
-        "tpm",
-        "group_multiplier",
-    }
-)
-
-
-def _tuple(value: Any) -> tuple[str, ...] | None:
-    return None if value is None else tuple(str(v) for v in value)
-
-
-def _check_fields(fields: dict[str, Any]) -> None:
-    unknown = set(fields) - EDITABLE_FIELDS
-    if unknown:
-        raise ValueError(f"not editable fields of a key: {sorted(unknown)}")
-
-
-def _normalise(fields: dict[str, Any]) -> dict[str, Any]:
-    """Allow-lists as tuples, for the frozen record."""
-    out = dict(fields)
-    for name in ("allowed_models", "allowed_kbs"):
-        if name in out:
-            out[name] = _tuple(out[name])
-    return out
-
-
-def _column_values(fields: dict[str, Any]) -> dict[str, Any]:
-    """Allow-lists as lists, for the JSON columns."""
-    out = dict(fields)
-    for name in ("allowed_models", "allowed_kbs"):
-        if out.get(name) is not None:
-            out[name] = [str(v) for v in out[name]]
-    return out
 
 
 class KeyStore:
@@ -194,19 +100,26 @@ class KeyStore:
         owner: str | None = None,
         is_admin: bool = False,
         expires_at: datetime | None = None,
+        user_id: str | None = None,
         **limits: Any,
     ) -> tuple[str, KeyRecord]:
         """Makes a key; the raw key is returned here and never again.
 
         `limits` are further `EDITABLE_FIELDS` (quotas, allow-lists, rpm/tpm, multiplier).
         """
-        _check_fields(limits)
+        check_fields(limits)
         # A fresh random id and key collide with a stored one about never; a conflict that
         # repeats is some other constraint failing, and retrying would spin forever.
         for _ in range(3):
             raw = generate_key()
             record = await self.add(
-                raw, name=name, owner=owner, is_admin=is_admin, expires_at=expires_at, **limits
+                raw,
+                name=name,
+                owner=owner,
+                is_admin=is_admin,
+                expires_at=expires_at,
+                user_id=user_id,
+                **limits,
             )
             if record is not None:
                 return raw, record
@@ -221,11 +134,12 @@ class KeyStore:
         is_admin: bool = False,
         expires_at: datetime | None = None,
         key_id: str | None = None,
+        user_id: str | None = None,
         **limits: Any,
     ) -> KeyRecord | None:
         """Stores a key generated elsewhere; None when its id or hash already exists. Without
         an `owner` the key owns its data alone (its owner is its id)."""
-        _check_fields(limits)
+        check_fields(limits)
         key_id = key_id or new_key_id()
         record = KeyRecord(
             id=key_id,
@@ -235,7 +149,8 @@ class KeyStore:
             is_admin=is_admin,
             created_at=utcnow(),
             expires_at=expires_at,
-            **_normalise(limits),
+            user_id=user_id,
+            **normalise(limits),
         )
         values = record.row_values()
         try:
@@ -243,7 +158,7 @@ class KeyStore:
                 await conn.execute(insert(ApiKey).values(key_hash=hash_key(raw), **values))
         except IntegrityError:
             return None
-        return record
+        return record if user_id is None else await self.get(key_id)
 
     async def authenticate(self, raw: str) -> KeyRecord | None:
         """The key's record if it exists, is not revoked and has not expired; else None."""
@@ -274,7 +189,7 @@ class KeyStore:
                 or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
             )
             .values(last_used_at=now)
-            .returning(*_COLUMNS)
+            .returning(*COLUMNS, *ACCOUNT_OF_KEY)
         )
         async with self._db.autocommit.connect() as conn:
             row = (await conn.execute(stmt)).first()
@@ -286,18 +201,22 @@ class KeyStore:
             self._remember(digest, record)
         return record
 
-    async def list(self, owner: str | None = None) -> builtins.list[KeyRecord]:
-        """All keys (revoked ones included), oldest first, optionally of one owner."""
-        stmt = select(*_COLUMNS).order_by(ApiKey.created_at, ApiKey.id)
+    async def list(
+        self, owner: str | None = None, user_id: str | None = None
+    ) -> builtins.list[KeyRecord]:
+        """All keys (revoked ones included), oldest first, optionally of one owner or account."""
+        stmt = JOINED.order_by(ApiKey.created_at, ApiKey.id)
         if owner is not None:
             stmt = stmt.where(ApiKey.owner == owner)
+        if user_id is not None:
+            stmt = stmt.where(ApiKey.user_id == user_id)
         async with self._db.autocommit.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [KeyRecord.from_row(r) for r in rows]
 
     async def get(self, key_id: str) -> KeyRecord | None:
         async with self._db.autocommit.connect() as conn:
-            row = (await conn.execute(select(*_COLUMNS).where(ApiKey.id == key_id))).first()
+            row = (await conn.execute(JOINED.where(ApiKey.id == key_id))).first()
         return None if row is None else KeyRecord.from_row(row)
 
     async def revoke(self, key_id: str) -> bool:
@@ -319,15 +238,15 @@ class KeyStore:
     async def update(self, key_id: str, changes: dict[str, Any]) -> KeyRecord | None:
         """Sets the given `EDITABLE_FIELDS`; None for an unknown id. Takes effect at once here,
         within the auth cache's TTL on other replicas."""
-        _check_fields(changes)
-        values = _column_values(changes)
+        check_fields(changes)
+        values = column_values(changes)
         if not values:
             return await self.get(key_id)
-        stmt = update(ApiKey).where(ApiKey.id == key_id).values(values).returning(*_COLUMNS)
+        stmt = update(ApiKey).where(ApiKey.id == key_id).values(values).returning(ApiKey.id)
         async with self._db.autocommit.connect() as conn:
-            row = (await conn.execute(stmt)).first()
+            found = (await conn.execute(stmt)).first()
         self._forget(key_id)
-        return None if row is None else KeyRecord.from_row(row)
+        return None if found is None else await self.get(key_id)
 
     async def rotate(self, key_id: str) -> tuple[str, KeyRecord] | None:
         """Replaces a live key's secret, keeping its id, limits and usage; the old secret stops
@@ -337,17 +256,29 @@ class KeyStore:
             update(ApiKey)
             .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
             .values(key_hash=hash_key(raw), display=display_key(raw))
-            .returning(*_COLUMNS)
+            .returning(ApiKey.id)
         )
         async with self._db.autocommit.connect() as conn:
-            row = (await conn.execute(stmt)).first()
+            found = (await conn.execute(stmt)).first()
         self._forget(key_id)
-        return None if row is None else (raw, KeyRecord.from_row(row))
+        record = None if found is None else await self.get(key_id)
+        return None if record is None else (raw, record)
 
     def _forget(self, key_id: str) -> None:
+        self._drop(lambda record: record.id == key_id)
+
+    def forget_user(self, user_id: str) -> None:
+        """The account changed (status, group, quota): its keys are read again."""
+        self._drop(lambda record: record.user_id == user_id)
+
+    def forget_group(self, name: str) -> None:
+        """The group's ratio changed: its keys are read again."""
+        self._drop(lambda record: record.group == name)
+
+    def _drop(self, stale: Callable[[KeyRecord], bool]) -> None:
         self._changes += 1
         for digest, (_, record) in list(self._cache.items()):
-            if record.id == key_id:
+            if stale(record):
                 self._cache.pop(digest, None)
 
     async def count(self) -> int:

@@ -1,4 +1,5 @@
-"""What a request costs: the catalogue's price per 1,000 tokens times the key's group multiplier.
+"""What a request costs: the catalogue's price per 1,000 tokens times the caller's multiplier
+(`KeyRecord.price_multiplier`: its account group's ratio times the key's `group_multiplier`).
 
 Cached prompt tokens (the vendor's prompt cache) cost `cached_prompt` (unset: the prompt
 price): (prompt - cached) x prompt + cached x cached_prompt + completion x completion.

@@ -4,6 +4,12 @@ Codes are secrets like keys: they are shown once, when the batch is created (tha
 the export), and stored only as SHA-256. Redeeming is one conditional UPDATE
 (`... WHERE redeemed_at IS NULL`) and the key's credit, in one transaction: of any number of
 concurrent attempts on one code, exactly one matches the row; the others find it redeemed.
+
+A key owned by an account redeems onto the account (the code remembers both: the key in
+`redeemed_by`, the account in `redeemed_user_id`); a key without one onto itself, as before.
+A target with no quota at all is unlimited and stays so (the code is spent, nothing changes);
+one limited in one kind (tokens or money) that redeems a code of the other kind is given a
+quota of that kind: its usage so far plus the credit. A disabled code cannot be redeemed.
 """
 
 from __future__ import annotations
@@ -11,12 +17,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, null, select, update
 
 from ..storage.db import Database
 from ..storage.platform_tables import RedemptionCode
 from ..storage.tables import ApiKey, utcnow
+from ..storage.user_tables import User
 from .keys import hash_key
 
 CODE_PREFIX = "rc-"
@@ -32,7 +40,16 @@ class CodeRecord:
     micros: int
     created_at: datetime
     redeemed_at: datetime | None = None
-    redeemed_by: str | None = None
+    redeemed_by: str | None = None  # the key that redeemed it
+    redeemed_user_id: str | None = None  # the account it credited (None: the key itself)
+    redeemed_username: str | None = None
+    disabled_at: datetime | None = None
+
+    @property
+    def status(self) -> Literal["unused", "redeemed", "disabled"]:
+        if self.redeemed_at is not None:
+            return "redeemed"
+        return "disabled" if self.disabled_at is not None else "unused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,59 +102,118 @@ class RedemptionCodes:
             await conn.execute(insert(RedemptionCode), rows)
         return minted
 
-    async def list(self, batch: str | None = None) -> list[CodeRecord]:
-        stmt = select(RedemptionCode).order_by(RedemptionCode.created_at, RedemptionCode.id)
+    async def list(
+        self, batch: str | None = None, status: str | None = None, code_id: str | None = None
+    ) -> list[CodeRecord]:
+        """Codes oldest first, with the account that redeemed each; optionally of one batch,
+        one status (unused, redeemed, disabled) or one id."""
+        code = RedemptionCode
+        stmt = (
+            select(code, User.username)
+            .outerjoin(User, User.id == code.redeemed_user_id)
+            .order_by(code.created_at, code.id)
+        )
         if batch is not None:
-            stmt = stmt.where(RedemptionCode.batch == batch)
+            stmt = stmt.where(code.batch == batch)
+        if code_id is not None:
+            stmt = stmt.where(code.id == code_id)
+        if status == "redeemed":
+            stmt = stmt.where(code.redeemed_at.is_not(None))
+        elif status == "disabled":
+            stmt = stmt.where(code.redeemed_at.is_(None), code.disabled_at.is_not(None))
+        elif status == "unused":
+            stmt = stmt.where(code.redeemed_at.is_(None), code.disabled_at.is_(None))
         async with self._db.sessions() as session:
-            rows = (await session.scalars(stmt)).all()
-        return [
-            CodeRecord(
-                r.id,
-                r.display,
-                r.batch,
-                r.tokens,
-                r.micros,
-                r.created_at,
-                r.redeemed_at,
-                r.redeemed_by,
+            rows = (await session.execute(stmt)).all()
+        return [_record(r, username) for r, username in rows]
+
+    async def get(self, code_id: str) -> CodeRecord | None:
+        found = await self.list(code_id=code_id)
+        return found[0] if found else None
+
+    async def disable(self, code_id: str) -> CodeRecord | None:
+        """Makes an unredeemed code unredeemable (idempotent); None for an unknown id."""
+        stmt = (
+            update(RedemptionCode)
+            .where(
+                RedemptionCode.id == code_id,
+                RedemptionCode.redeemed_at.is_(None),
+                RedemptionCode.disabled_at.is_(None),
             )
-            for r in rows
-        ]
+            .values(disabled_at=utcnow())
+        )
+        async with self._db.engine.begin() as conn:
+            await conn.execute(stmt)
+        return await self.get(code_id)
+
+    async def delete(self, code_id: str) -> bool | None:
+        """Deletes an unredeemed code: True when deleted, False when it was redeemed (the
+        ledger of who redeemed what stays), None when unknown."""
+        stmt = delete(RedemptionCode).where(
+            RedemptionCode.id == code_id, RedemptionCode.redeemed_at.is_(None)
+        )
+        async with self._db.engine.begin() as conn:
+            if (await conn.execute(stmt)).rowcount == 1:
+                return True
+        return None if await self.get(code_id) is None else False
 
     async def redeem(self, raw: str, key_id: str) -> Credit | None:
-        """Credits the code's value to the key's quota; None when the code is unknown or spent.
-
-        A key without a quota of that kind gets one: its usage so far plus the credit.
-        """
+        """Credits the code's value to the key's account (or the key, without one); None
+        when the code is unknown, spent or disabled."""
         if not raw.startswith(CODE_PREFIX) or len(raw) > _MAX_CODE_LENGTH:
             return None
+        owner = select(ApiKey.user_id).where(ApiKey.id == key_id).scalar_subquery()
         claim = (
             update(RedemptionCode)
-            .where(RedemptionCode.code_hash == hash_key(raw), RedemptionCode.redeemed_at.is_(None))
-            .values(redeemed_at=utcnow(), redeemed_by=key_id)
-            .returning(RedemptionCode.tokens, RedemptionCode.micros)
+            .where(
+                RedemptionCode.code_hash == hash_key(raw),
+                RedemptionCode.redeemed_at.is_(None),
+                RedemptionCode.disabled_at.is_(None),
+            )
+            .values(redeemed_at=utcnow(), redeemed_by=key_id, redeemed_user_id=owner)
+            .returning(
+                RedemptionCode.tokens, RedemptionCode.micros, RedemptionCode.redeemed_user_id
+            )
         )
         async with self._db.engine.begin() as conn:
             row = (await conn.execute(claim)).first()
             if row is None:
                 return None
-            tokens, micros = int(row[0]), int(row[1])
-            credit = (
-                update(ApiKey)
-                .where(ApiKey.id == key_id)
+            tokens, micros, user_id = int(row[0]), int(row[1]), row[2]
+            target: Any = User if user_id is not None else ApiKey
+            await conn.execute(
+                update(target)
+                .where(target.id == (user_id or key_id))
                 .values(
-                    quota_tokens=_credited(ApiKey.quota_tokens, ApiKey.used_tokens, tokens),
-                    quota_micros=_credited(ApiKey.quota_micros, ApiKey.used_micros, micros),
+                    quota_tokens=_credited(target, "tokens", tokens),
+                    quota_micros=_credited(target, "micros", micros),
                 )
             )
-            await conn.execute(credit)
         return Credit(tokens, micros)
 
 
-def _credited(quota: object, used: object, amount: int) -> object:
-    """SQL: the quota plus `amount`; NULL (unlimited) stays NULL unless the code carries this
-    kind of value, in which case the key is given a quota of (used + amount)."""
+def _credited(target: Any, kind: str, amount: int) -> object:
+    """SQL: the quota plus `amount`. A target without any quota stays unlimited (NULL); one
+    without a quota of this kind only is given one of (used + amount)."""
+    quota = getattr(target, f"quota_{kind}")
     if amount == 0:
         return quota
-    return func.coalesce(quota, used) + amount
+    unlimited = and_(target.quota_tokens.is_(None), target.quota_micros.is_(None))
+    credited = func.coalesce(quota, getattr(target, f"used_{kind}")) + amount
+    return case((unlimited, null()), else_=credited)
+
+
+def _record(r: RedemptionCode, username: str | None) -> CodeRecord:
+    return CodeRecord(
+        r.id,
+        r.display,
+        r.batch,
+        r.tokens,
+        r.micros,
+        r.created_at,
+        r.redeemed_at,
+        r.redeemed_by,
+        r.redeemed_user_id,
+        username,
+        r.disabled_at,
+    )

@@ -9,6 +9,11 @@ raises `used_*`, so spending is never out of both counters. A request is admitte
 anything is left, so a key overdraws by at most one in-flight reservation (the last one
 admitted).
 
+A key owned by an account with a quota holds on both: the same transaction takes the key's
+conditional UPDATE (which passes for a key without a sub-limit) and then the account's, and
+the hold's row names the account (`user_id`), so that resizing, releasing and sweeping it
+move both rows' counters. Rows are always locked key first, then account, as the ledger does.
+
 A process that dies holding reservations leaves them behind: rows whose usage was journalled
 are released when the journal is replayed; the rest expire after `ttl` seconds and are swept by
 any replica.
@@ -40,10 +45,25 @@ from sqlalchemy import (
 from ..protocol.ids import hex_id
 from ..storage.db import Database
 from ..storage.tables import ApiKey, QuotaReservation, utcnow
+from ..storage.user_tables import User
 from .group_write import GroupWriter
 
 log = logging.getLogger("modelport.accounting")
-_HELD = (QuotaReservation.key_id, QuotaReservation.tokens, QuotaReservation.micros)
+_HELD = (
+    QuotaReservation.key_id,
+    QuotaReservation.tokens,
+    QuotaReservation.micros,
+    QuotaReservation.user_id,
+)
+Deltas = dict[str, tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Freed:
+    """What released holds take off `reserved_*`: per key and per account."""
+
+    keys: Deltas
+    users: Deltas
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +83,25 @@ class Reservations:
         self._background: set[asyncio.Task[None]] = set()  # holds being given back
         self._writer = GroupWriter(db)
 
-    async def reserve(self, key_id: str, hold: Hold) -> str | None:
-        """The reservation's id, or None when the key has nothing left."""
+    async def reserve(self, key_id: str, hold: Hold, user_id: str | None = None) -> str | None:
+        """The reservation's id, or None when the key (or its account `user_id`, when given)
+        has nothing left."""
         reservation = "rsv_" + hex_id(16)
         expires = utcnow() + self._ttl
+        amounts = {"t": hold.tokens, "m": hold.micros}
 
         def work(conn: Connection) -> bool:
-            taken = conn.execute(_TAKE, {"key": key_id, "t": hold.tokens, "m": hold.micros})
-            if taken.rowcount != 1:
+            if conn.execute(_TAKE, {"key": key_id, **amounts}).rowcount != 1:
+                return False
+            user = {"user": user_id, **amounts}
+            if user_id is not None and conn.execute(_TAKE_USER, user).rowcount != 1:
+                # Given back in this transaction: the account's refusal refuses the hold.
+                conn.execute(_SHIFT, {"key": key_id, "t": -hold.tokens, "m": -hold.micros})
                 return False
             row = {"id": reservation, "key_id": key_id, "expires_at": expires, "settled": False}
-            conn.execute(_REMEMBER, {**row, "tokens": hold.tokens, "micros": hold.micros})
+            conn.execute(
+                _REMEMBER, {**row, "user_id": user_id, "tokens": hold.tokens, "micros": hold.micros}
+            )
             return True
 
         self._start_sweeping()
@@ -99,7 +127,9 @@ class Reservations:
         """Whether the key's quota is used up by finished requests (booked, or settled and
         not yet booked), not only held by requests in flight."""
         async with self._db.autocommit.connect() as conn:
-            return (await conn.execute(_SPENT, {"key": key_id})).first() is not None
+            if (await conn.execute(_SPENT, {"key": key_id})).first() is not None:
+                return True
+            return (await conn.execute(_SPENT_USER, {"key": key_id})).first() is not None
 
     async def grow(self, reservation: str, key_id: str, extra: Hold) -> None:
         """Adds to a hold what the request turned out to carry (grounding passages, searches);
@@ -115,9 +145,12 @@ class Reservations:
                     tokens=QuotaReservation.tokens + extra.tokens,
                     micros=QuotaReservation.micros + extra.micros,
                 )
-            )
-            if grown.rowcount == 1:  # not yet released or swept
+                .returning(QuotaReservation.user_id)
+            ).first()
+            if grown is not None:  # not yet released or swept
                 _move(conn, {key_id: (extra.tokens, extra.micros)})
+                if grown[0] is not None:
+                    move_users(conn, {grown[0]: (extra.tokens, extra.micros)})
 
         await self._writer.run(work)
 
@@ -130,7 +163,10 @@ class Reservations:
             if held is None:  # its usage row was written first
                 return
             conn.execute(_RESIZE, {"rid": reservation, "t": spent.tokens, "m": spent.micros})
-            _move(conn, {key_id: (spent.tokens - held[0], spent.micros - held[1])})
+            delta = (spent.tokens - held[0], spent.micros - held[1])
+            _move(conn, {key_id: delta})
+            if held[2] is not None:
+                move_users(conn, {held[2]: delta})
 
         try:
             await self._writer.run(work)
@@ -141,7 +177,7 @@ class Reservations:
         """Gives holds back without booking anything (a request refused after its hold)."""
         ids = list(reservations)
         if ids:
-            await self._writer.run(lambda conn: _move(conn, released(conn, ids)))
+            await self._writer.run(lambda conn: _move_freed(conn, released(conn, ids)))
 
     async def sweep(self) -> int:
         """Releases the holds that outlived `ttl` (their process died); returns how many."""
@@ -150,11 +186,9 @@ class Reservations:
             gone = conn.execute(
                 delete(QuotaReservation)
                 .where(QuotaReservation.expires_at < utcnow())
-                .returning(
-                    QuotaReservation.key_id, QuotaReservation.tokens, QuotaReservation.micros
-                )
+                .returning(*_HELD)
             ).all()
-            _move(conn, _negated(gone))
+            _move_freed(conn, _negated(gone))
             return len(gone)
 
         swept = await self._db.write_batch(work)
@@ -186,28 +220,56 @@ class Reservations:
             self._sweeper = None
 
 
-def released(conn: Connection, reservations: list[str]) -> dict[str, tuple[int, int]]:
-    """Deletes the holds (in the caller's transaction) and returns, per key, what must come
-    off its `reserved_*` counters. A hold swept or released before is not found, so it is
-    never taken off twice."""
+def released(conn: Connection, reservations: list[str]) -> Freed:
+    """Deletes the holds (in the caller's transaction) and returns, per key and account,
+    what must come off their `reserved_*` counters. A hold swept or released before is not
+    found, so it is never taken off twice."""
     gone = conn.execute(
         delete(QuotaReservation).where(QuotaReservation.id.in_(reservations)).returning(*_HELD)
     ).all()
     return _negated(gone)
 
 
-def _negated(rows: Iterable[tuple[str, int, int]]) -> dict[str, tuple[int, int]]:
-    sums: dict[str, tuple[int, int]] = {}
-    for key_id, tokens, micros in rows:
-        held_tokens, held_micros = sums.get(key_id, (0, 0))
-        sums[key_id] = (held_tokens - tokens, held_micros - micros)
-    return sums
+def _negated(rows: Iterable[tuple[str, int, int, str | None]]) -> Freed:
+    keys: Deltas = {}
+    users: Deltas = {}
+    for key_id, tokens, micros, user_id in rows:
+        for sums, name in ((keys, key_id), (users, user_id)):
+            if name is not None:
+                held_tokens, held_micros = sums.get(name, (0, 0))
+                sums[name] = (held_tokens - tokens, held_micros - micros)
+    return Freed(keys, users)
 
 
-def _move(conn: Connection, deltas: dict[str, tuple[int, int]]) -> None:
+def _move_freed(conn: Connection, freed: Freed) -> None:
+    _move(conn, freed.keys)
+    move_users(conn, freed.users)
+
+
+def _move(conn: Connection, deltas: Deltas) -> None:
     for key_id, (tokens, micros) in sorted(deltas.items()):  # one lock order everywhere
         if tokens or micros:
             conn.execute(_SHIFT, {"key": key_id, "t": tokens, "m": micros})
+
+
+def move_users(conn: Connection, deltas: Deltas, used: Deltas | None = None) -> None:
+    """Adds `deltas` to accounts' `reserved_*` and `used` to their `used_*` (after the keys':
+    keys first, then accounts, in id order)."""
+    used = used or {}
+    for user_id in sorted(deltas.keys() | used.keys()):
+        held_tokens, held_micros = deltas.get(user_id, (0, 0))
+        used_tokens, used_micros = used.get(user_id, (0, 0))
+        if held_tokens or held_micros or used_tokens or used_micros:
+            conn.execute(
+                _SHIFT_USER,
+                {
+                    "user": user_id,
+                    "t": held_tokens,
+                    "m": held_micros,
+                    "ut": used_tokens,
+                    "um": used_micros,
+                },
+            )
 
 
 # Built once: composing a statement costs more CPU than running it on SQLite.
@@ -241,6 +303,36 @@ _SHIFT = (
     )
 )
 _REMEMBER = insert(_HOLDS)
+_USERS = cast(Table, User.__table__)
+_users = _USERS.c
+_TAKE_USER = (
+    update(_USERS)
+    .where(
+        _users.id == bindparam("user"),
+        or_(
+            _users.quota_tokens.is_(None),
+            _users.used_tokens + _users.reserved_tokens < _users.quota_tokens,
+        ),
+        or_(
+            _users.quota_micros.is_(None),
+            _users.used_micros + _users.reserved_micros < _users.quota_micros,
+        ),
+    )
+    .values(
+        reserved_tokens=_users.reserved_tokens + bindparam("t"),
+        reserved_micros=_users.reserved_micros + bindparam("m"),
+    )
+)
+_SHIFT_USER = (
+    update(_USERS)
+    .where(_users.id == bindparam("user"))
+    .values(
+        reserved_tokens=_users.reserved_tokens + bindparam("t"),
+        reserved_micros=_users.reserved_micros + bindparam("m"),
+        used_tokens=_users.used_tokens + bindparam("ut"),
+        used_micros=_users.used_micros + bindparam("um"),
+    )
+)
 
 
 def _settled(column: str) -> ColumnElement[int]:
@@ -257,8 +349,26 @@ _SPENT = select(_keys.id).where(
         _keys.used_micros + _settled("micros") >= _keys.quota_micros,
     ),
 )
+
+
+def _user_settled(column: str) -> ColumnElement[int]:
+    total = select(func.coalesce(func.sum(_holds[column]), 0)).where(
+        _holds.user_id == _users.id, _holds.settled
+    )
+    return total.scalar_subquery()
+
+
+_SPENT_USER = select(_users.id).where(
+    _users.id == select(_keys.user_id).where(_keys.id == bindparam("key")).scalar_subquery(),
+    or_(
+        _users.used_tokens + _user_settled("tokens") >= _users.quota_tokens,
+        _users.used_micros + _user_settled("micros") >= _users.quota_micros,
+    ),
+)
 _HELD_BY = (
-    select(_holds.tokens, _holds.micros).where(_holds.id == bindparam("rid")).with_for_update()
+    select(_holds.tokens, _holds.micros, _holds.user_id)
+    .where(_holds.id == bindparam("rid"))
+    .with_for_update()
 )
 _RESIZE = (
     update(_HOLDS)

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from ..protocol.ids import hex_id
 from ..storage.db import Database
 from ..storage.tables import ApiKey, UsageRecord, utcnow
-from .reservations import released
+from .reservations import Freed, move_users, released
 
 RESERVATION = "reservation"  # a row's quota hold: journalled with it, not a column
 
@@ -163,8 +163,9 @@ def write_rows_in(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def _write_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """The rows, their keys' `used_*` counters, and the release of the quota holds the rows
-    settle, in the caller's transaction: a request's spending moves from held to used at once."""
+    """The rows, their keys' and accounts' `used_*` counters, and the release of the quota
+    holds the rows settle, in the caller's transaction: a request's spending moves from held
+    to used at once."""
     debits: dict[str, list[int]] = {}
     holds: list[str] = []
     values = []
@@ -178,10 +179,10 @@ def _write_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
             holds.append(hold)
         values.append(fields)
     conn.execute(insert(UsageRecord), values)
-    freed = released(conn, holds) if holds else {}
-    for key_id in sorted(debits.keys() | freed.keys()):  # one lock order everywhere
+    freed = released(conn, holds) if holds else Freed({}, {})
+    for key_id in sorted(debits.keys() | freed.keys.keys()):  # one lock order everywhere
         tokens, micros = debits.get(key_id, (0, 0))
-        held_tokens, held_micros = freed.get(key_id, (0, 0))
+        held_tokens, held_micros = freed.keys.get(key_id, (0, 0))
         if tokens or micros or held_tokens or held_micros:
             conn.execute(
                 update(ApiKey)
@@ -193,6 +194,22 @@ def _write_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
                     reserved_micros=ApiKey.reserved_micros + held_micros,
                 )
             )
+    move_users(conn, freed.users, _user_debits(conn, debits))
+
+
+def _user_debits(conn: Connection, debits: dict[str, list[int]]) -> dict[str, tuple[int, int]]:
+    """The keys' spending summed per owning account (keys without one spend from no account)."""
+    owners = conn.execute(
+        select(ApiKey.id, ApiKey.user_id).where(
+            ApiKey.id.in_(list(debits)), ApiKey.user_id.is_not(None)
+        )
+    ).all()
+    sums: dict[str, tuple[int, int]] = {}
+    for key_id, user_id in owners:
+        assert user_id is not None  # selected so
+        tokens, micros = sums.get(user_id, (0, 0))
+        sums[user_id] = (tokens + debits[key_id][0], micros + debits[key_id][1])
+    return sums
 
 
 def entry_of(row: UsageRecord) -> UsageEntry:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from ..accounting.accounts import Accounts
 from ..accounting.keys import KeyRecord
 from ..accounting.pricing import to_micros
 from ..accounting.usage_report import UsageFilter
@@ -61,16 +62,29 @@ async def create_key(body: KeyFields, services: ServicesDep) -> KeyCreated:
     if changes.get("group_multiplier", 1.0) is None:  # null is the default, as for name/owner
         del changes["group_multiplier"]
     name = changes.pop("name", None) or "default"
-    owner = changes.pop("owner", None)  # none: the key's own id, a tenant of its own
+    user_id = await _known_user(changes.pop("user_id", None), services)
+    # None: the account's id, or the key's own id (a tenant of its own)
+    owner = changes.pop("owner", None) or user_id
     is_admin = bool(changes.pop("is_admin", False))
-    raw, record = await services.keys.create(name, owner, is_admin=is_admin, **changes)
+    raw, record = await services.keys.create(
+        name, owner, is_admin=is_admin, user_id=user_id, **changes
+    )
     return KeyCreated.model_validate({**_info(record), "key": raw})
 
 
+async def _known_user(user_id: str | None, services: ServicesDep) -> str | None:
+    if user_id is not None and await Accounts(services.db).get(user_id) is None:
+        raise APIError(400, f"No user with id {user_id}.", param="user_id", code="user_not_found")
+    return user_id
+
+
 @router.get("/keys")
-async def list_keys(services: ServicesDep, owner: str | None = None) -> KeyList:
+async def list_keys(
+    services: ServicesDep, owner: str | None = None, user_id: str | None = None
+) -> KeyList:
     await services.ledger.flush()  # usage counters include this replica's latest requests
-    return KeyList(data=[KeyInfo.model_validate(r) for r in await services.keys.list(owner)])
+    records = await services.keys.list(owner, user_id=user_id)
+    return KeyList(data=[KeyInfo.model_validate(r) for r in records])
 
 
 @router.get("/keys/{key_id}")
@@ -88,6 +102,7 @@ async def update_key(key_id: str, body: KeyFields, services: ServicesDep) -> Key
     for required in ("name", "owner", "is_admin", "group_multiplier"):
         if required in changes and changes[required] is None:
             raise APIError(400, f"'{required}' cannot be null.", param=required)
+    await _known_user(changes.get("user_id"), services)
     record = await services.keys.update(key_id, changes)
     if record is None:
         raise _not_found(key_id)

@@ -45,6 +45,8 @@ async def authenticate(services: Services, header: str) -> KeyRecord:
     if record is None:
         shown = raw[:3] + "*" * 4 + raw[-4:] if len(raw) > 8 else "****"
         raise APIError(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
+    if record.user_status != "active":
+        raise APIError(401, "The account of this API key is disabled.", code="user_disabled")
     return record
 
 

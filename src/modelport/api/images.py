@@ -134,11 +134,11 @@ async def _draw(
     state = images_of(request, services)
     model = state.service.resolve(body.model)
     job, unit = state.service.job(model, body, images, mask)
-    hold = Hold(0, cost_micros(unit, job.n, key.group_multiplier))
+    hold = Hold(0, cost_micros(unit, job.n, key.price_multiplier))
     async with Metered(services, key, request.state.request_id, model.name, hold) as meter:
         result, channel = await state.service.draw(model, job)
         ids = [await asyncio.to_thread(state.store.put, image.data) for image in result.images]
-    cost = cost_micros(unit, len(ids), key.group_multiplier)
+    cost = cost_micros(unit, len(ids), key.price_multiplier)
     # completion_tokens counts the images drawn (see the module's docstring)
     quality = f" {job.quality}" if job.quality else ""
     await meter.book(

@@ -48,7 +48,7 @@ async def create_rerank(
     if upstream is None and body.model not in services.settings.knowledge.rerank_models:
         raise model_not_found(body.model)
     price = upstream.price if upstream is not None else Price()
-    multiplier = key.group_multiplier
+    multiplier = key.price_multiplier
     # At most a token per character, and two special tokens per text.
     most = len(body.query) + 2 + sum(len(text) + 2 for text in body.texts())
     hold = Hold(most, cost_micros(price, most, 0, multiplier))

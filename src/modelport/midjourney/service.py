@@ -147,7 +147,7 @@ class Submitter:
     async def submit(
         self, key: KeyRecord, request_id: str, mode: str, sub: Submission
     ) -> SubmitResult:
-        price = cost_micros(self._settings.price_of(sub.action), 1, key.group_multiplier)
+        price = cost_micros(self._settings.price_of(sub.action), 1, key.price_multiplier)
         model = ledger_model(sub.action)
         try:
             async with Metered(self._accounting, key, request_id, model, Hold(0, price)) as meter:

@@ -47,6 +47,11 @@ class KeyFields(RequestModel):
     rpm: int | None = Field(default=None, ge=1, le=MAX_RATE)
     tpm: int | None = Field(default=None, ge=1, le=MAX_RATE)
     group_multiplier: float | None = Field(default=None, strict=True, ge=0, le=MAX_MULTIPLIER)
+    user_id: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The account the key spends from (its quota, group); null: none.",
+    )
 
     @field_validator("expires_at")
     @classmethod
@@ -86,6 +91,8 @@ class KeyInfo(WireModel):
     rpm: int | None
     tpm: int | None
     group_multiplier: float
+    user_id: str | None = Field(default=None, description="The account owning the key.")
+    group: str = Field(default="default", description="The account's group.")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -113,6 +113,8 @@ class QuotaReservation(Base):
     micros: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     settled: Mapped[bool] = mapped_column(Boolean, default=False)  # holds the spend, not a guess
+    # The account whose quota the hold is also on (migration 0012); None: the key's alone.
+    user_id: Mapped[str | None] = mapped_column(String(40), index=True)
 
 
 class UsageRecord(Base):

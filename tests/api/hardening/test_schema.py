@@ -73,6 +73,18 @@ CROSS_FIELD_RULES = {
     "/admin/channels/{channel_id}",
     "/admin/channels/{channel_id}/test",
     "/admin/channels/{channel_id}/balance",
+    # Accounts: an id of no user, group or code is a 404; a quota set below what is used, a
+    # group that does not exist, a quota both set and adjusted, a taken group name, a used
+    # code disabled or deleted are 400/409; a key of no user has no user keys (403).
+    "/admin/keys",
+    "/admin/users/{user_id}",
+    "/admin/users/{user_id}/keys",
+    "/admin/groups",
+    "/admin/groups/{name}",
+    "/admin/codes/{code_id}",
+    "/admin/codes/{code_id}/disable",
+    "/v1/user/keys",
+    "/v1/user/keys/{key_id}",
 }
 MJ_ENVELOPE = {"code", "description", "properties", "result"}
 CASES: list[int] = []
