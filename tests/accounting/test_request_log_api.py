@@ -174,6 +174,8 @@ def test_admin_filters_and_pages(logged: Any) -> None:
         ("/admin/dashboard", {"tz": "Mars/Olympus"}, "tz"),
         ("/admin/dashboard", {"tz": "../../etc/passwd"}, "tz"),
         ("/admin/dashboard", {"days": 0}, "days"),
+        ("/admin/dashboard", {"end": "0001-01-03", "days": 7}, "end"),
+        ("/admin/usage/requests", {"since": "0001-01-01T00:00:00+05:00"}, "since"),
     ],
 )
 def test_bad_filters_are_400s_in_the_openai_envelope(

@@ -136,3 +136,16 @@ def test_a_console_session_sees_its_accounts_rows_and_a_bearer_key_its_own() -> 
     assert own_scope(request(bearer), key) == Scope(key_id="key_1")
     keyless = KeyRecord("key_2", "sk-…", "k", "o", False, made)
     assert own_scope(request([]), keyless) == Scope(key_id="key_2")
+
+
+def test_a_forged_cursor_off_the_calendar_is_refused() -> None:
+    import base64
+
+    from modelport.accounting.request_log import Cursor
+
+    forged = base64.urlsafe_b64encode(b"0001-01-01T00:00:00+05:00|use_1").decode()
+    try:
+        Cursor.decode(forged)
+    except ValueError:
+        return
+    raise AssertionError("a cursor before year 1 in UTC was accepted")

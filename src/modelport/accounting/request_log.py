@@ -12,7 +12,7 @@ import base64
 import binascii
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, select, tuple_
@@ -63,10 +63,11 @@ class Cursor:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
             moment, _, row_id = raw.partition("|")
             created_at = datetime.fromisoformat(moment)
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            if not row_id or created_at.tzinfo is None:
+                raise ValueError("no id or no time zone")
+            created_at = created_at.astimezone(UTC)  # a forged one may fall off the calendar
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
             raise ValueError("not a cursor of this log") from exc
-        if not row_id or created_at.tzinfo is None:
-            raise ValueError("not a cursor of this log")
         return cls(created_at, row_id)
 
 

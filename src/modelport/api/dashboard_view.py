@@ -24,6 +24,8 @@ from ..routing.router import ChannelRouter
 from ..services import Services
 
 RECENT = timedelta(hours=1)  # the window of a channel's "recent" error rate
+# Days whose midnights exist as UTC instants in every zone (the calendar's ends do not)
+EARLIEST, LATEST = date(1970, 1, 1), date(9999, 1, 1)
 
 
 def zone_of(name: str) -> ZoneInfo:
@@ -63,8 +65,10 @@ async def dashboard(
     with_channels: bool,
 ) -> Dashboard:
     zone = zone_of(tz)
-    await services.ledger.flush()
     last = end or datetime.now(zone).date()
+    if not EARLIEST + timedelta(days=days - 1) <= last <= LATEST:
+        raise APIError(400, f"'end' must be between {EARLIEST} and {LATEST}.", param="end")
+    await services.ledger.flush()
     first = last - timedelta(days=days - 1)
     bounds = day_bounds(zone, first, days)
     per_day = await daily(services.db, scope, bounds)

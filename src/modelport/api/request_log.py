@@ -34,14 +34,24 @@ from .admin import require_admin
 from .deps import KeyDep, ServicesDep
 
 router = APIRouter()
+CSV_RESPONSE: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The rows as CSV: UTF-8 with a byte-order mark, newest first.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
 CSV_MAX_ROWS = 100_000  # one export; narrow the time range for more
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """Naive times in a query are UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+def _utc(moment: datetime | None, param: str) -> datetime | None:
+    """The time in UTC (naive times in a query are UTC already); a 400 for one that has no
+    UTC equivalent (the first or last hours of the calendar in another zone)."""
+    if moment is None:
+        return None
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise APIError(400, f"'{param}' is out of range.", param=param) from None
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ def log_query(
         raise APIError(
             400, "Invalid 'after': pass the 'next' of the previous page.", param="after"
         ) from None
-    since, until = _utc(since), _utc(until)
+    since, until = _utc(since, "since"), _utc(until, "until")
     if since is not None and until is not None and since >= until:
         raise APIError(400, "'since' must be before 'until'.", param="since")
     where = LogFilter(since, until, user_id, key_id, model, channel, parsed_status, stream)
@@ -128,7 +138,7 @@ async def own_requests(
     return await _page(services, own_scope(request, key), query)
 
 
-@router.get("/v1/usage/requests.csv", response_class=StreamingResponse)
+@router.get("/v1/usage/requests.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
 async def own_requests_csv(
     request: Request, key: KeyDep, services: ServicesDep, query: QueryDep
 ) -> StreamingResponse:
@@ -144,6 +154,7 @@ async def all_requests(services: ServicesDep, query: QueryDep) -> RequestLog:
     "/admin/usage/requests.csv",
     dependencies=[Depends(require_admin)],
     response_class=StreamingResponse,
+    responses=CSV_RESPONSE,
 )
 async def all_requests_csv(services: ServicesDep, query: QueryDep) -> StreamingResponse:
     return await _csv(services, Scope(), query)

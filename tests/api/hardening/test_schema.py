@@ -33,6 +33,14 @@ MAX_EXAMPLES = 12
 # the chunk length, a code carries tokens or an amount, a PATCH cannot null a key's owner),
 # codes the server never minted, and `group_by` lists that name unknown groups.
 CROSS_FIELD_RULES = {
+    # The request log and dashboard: a status that is neither a code nor ok/error, a cursor
+    # the server never gave, `since` after `until`, a time zone no IANA name are 400s.
+    "/v1/usage/requests",
+    "/v1/usage/requests.csv",
+    "/admin/usage/requests",
+    "/admin/usage/requests.csv",
+    "/v1/dashboard",
+    "/admin/dashboard",
     "/admin/keys/{key_id}",
     "/v1/chat/completions",
     "/v1/kbs",
