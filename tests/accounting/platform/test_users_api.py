@@ -8,6 +8,7 @@ import asyncio
 import csv
 import io
 import secrets
+import time
 from typing import Any
 
 from modelport.storage.db import Database
@@ -257,3 +258,34 @@ def test_codes_redeem_onto_the_user_and_admins_manage_them(platform: Platform) -
         user_info(platform, user)["username"],
         user_info(platform, unlimited)["username"],
     }
+
+
+def test_a_channel_limited_to_a_group_serves_only_its_users(
+    platform: Platform, upstream_url: str
+) -> None:
+    tag = secrets.token_hex(3)
+    group, model = f"gold-{tag}", f"gold-model-{tag}"
+    assert platform.admin("POST", "/admin/groups", json={"name": group}).status_code == 201
+    channel = {
+        "name": f"gold {tag}",
+        "provider": "openai_compat",
+        "base_url": upstream_url,
+        "api_keys": ["sk-test-1"],
+        "models": [model],
+        "groups": [group],
+    }
+    created = platform.admin("POST", "/admin/channels", json=channel)
+    assert created.status_code == 201, created.text
+    user = new_user(platform)
+    key = user_key(platform, user)
+    deadline = time.monotonic() + 10
+    while platform.admin("GET", "/v1/models/" + model).status_code != 200:
+        assert time.monotonic() < deadline, "the runtime channel never reached the catalogue"
+        time.sleep(0.1)
+    outsider = platform.chat(key["key"], model=model, max_tokens=2)
+    assert outsider.status_code == 404, outsider.text  # no channel serves `default` callers
+    assert outsider.json()["error"]["code"] == "model_not_found"
+    assert patch(platform, user, group=group).status_code == 200
+    member = platform.chat(key["key"], model=model, max_tokens=2)
+    assert member.status_code == 200, member.text
+    platform.admin("DELETE", f"/admin/channels/{created.json()['id']}")
