@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 
 from ..storage.db import Database
 from ..storage.user_tables import User, UserGroup
@@ -153,7 +153,7 @@ def _quota_terms(
             conditions.append(quota.is_not(None))  # an unlimited quota has nothing to adjust
             conditions.append(quota + delta >= 0)
             if not change.below_used and delta < 0:
-                conditions.append(and_(quota + delta >= spent))
+                conditions.append(quota + delta >= spent)
 
 
 def _record(u: User) -> AccountRecord:
