@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from ..accounting.accounts import Accounts
 from ..accounting.usage_report import UsageFilter
-from ..protocol.admin import KeyInfo, RedeemRequest, RedeemResult, UsageInfo
+from ..protocol.accounts import Redeemed, UserInfo
+from ..protocol.admin import KeyInfo, RedeemRequest, UsageInfo
 from ..protocol.errors import APIError
 from .deps import KeyDep, ServicesDep
 from .usage_view import parse_group_by, usage_info
@@ -44,17 +46,19 @@ async def own_usage(
 
 
 @router.post("/redeem")
-async def redeem(body: RedeemRequest, key: KeyDep, services: ServicesDep) -> RedeemResult:
+async def redeem(body: RedeemRequest, key: KeyDep, services: ServicesDep) -> Redeemed:
     credit = await services.codes.redeem(body.code.strip(), key.id)
     if credit is None:
         raise APIError(
             400,
-            "This redemption code is invalid or has already been redeemed.",
+            "This redemption code is invalid, disabled or has already been redeemed.",
             param="code",
             code="invalid_redemption_code",
         )
-    return RedeemResult(
+    user = None if key.user_id is None else await Accounts(services.db).get(key.user_id)
+    return Redeemed(
         credited_tokens=credit.tokens,
         credited_micros=credit.micros,
         key=await _fresh(key.id, services),
+        user=None if user is None else UserInfo.model_validate(user),
     )

@@ -8,7 +8,15 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, computed_field, field_validator
 
-from .admin import MAX_AMOUNT, MAX_MULTIPLIER, MAX_RATE, MAX_TOKENS, MICROS, KeyFields
+from .admin import (
+    MAX_AMOUNT,
+    MAX_MULTIPLIER,
+    MAX_RATE,
+    MAX_TOKENS,
+    MICROS,
+    KeyFields,
+    RedeemResult,
+)
 from .base import RequestModel, WireModel
 
 GROUP_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -43,6 +51,12 @@ class UserInfo(WireModel):
     @property
     def used(self) -> float:
         return self.used_micros / MICROS
+
+
+class Redeemed(RedeemResult):
+    """A redemption: the key, and for a key of a user the user it credited."""
+
+    user: UserInfo | None = Field(default=None, description="The user credited, if any.")
 
 
 class UserList(WireModel):

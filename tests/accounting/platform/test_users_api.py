@@ -221,6 +221,9 @@ def test_codes_redeem_onto_the_user_and_admins_manage_them(platform: Platform) -
     key = user_key(platform, user, quota_tokens=5)  # the key's sub-limit is not credited
     redeemed = platform.as_key(key["key"], "POST", "/v1/redeem", json={"code": used["code"]})
     assert redeemed.status_code == 200, redeemed.text
+    assert redeemed.json()["user"]["id"] == user
+    assert redeemed.json()["user"]["quota_tokens"] == 800
+    assert redeemed.json()["key"]["quota_tokens"] == 5
     assert user_info(platform, user)["quota_tokens"] == 800
     assert platform.admin("GET", f"/admin/keys/{key['id']}").json()["quota_tokens"] == 5
     unlimited = new_user(platform)
