@@ -52,8 +52,7 @@ class Caller:
     @property
     def group(self) -> str | None:
         """The caller's user group, which decides the channels that may serve it."""
-        group: str | None = getattr(self.key, "group", None)
-        return group
+        return None if self.key is None else self.key.group
 
     @property
     def user_id(self) -> str | None:
