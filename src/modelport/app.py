@@ -17,6 +17,8 @@ from .api.admin_codes import router as admin_codes_router
 from .api.admin_groups import router as admin_groups_router
 from .api.admin_models import router as admin_models_router
 from .api.admin_users import router as admin_users_router
+from .api.auth import roles_router as auth_roles_router
+from .api.auth import router as auth_router
 from .api.console import attach_console
 from .api.dashboard import router as dashboard_router
 from .api.edge import EdgeMiddleware
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_groups_router)
     app.include_router(admin_codes_router)
     app.include_router(user_keys_router)
+    app.include_router(auth_router)
+    app.include_router(auth_roles_router)
     attach_console(app)
     # Uploads get the file limit plus room for the multipart framing; the router checks the
     # file itself.

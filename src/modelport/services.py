@@ -9,15 +9,19 @@ from pathlib import Path
 
 import httpx
 
+from .accounting.console_auth import ConsoleAuth, build_signin_limiter
+from .accounting.console_sessions import ConsoleSessions
 from .accounting.gate import Gate
 from .accounting.groups import GroupStore
 from .accounting.keys import KeyStore, ensure_bootstrap_admin
 from .accounting.ledger_buffer import BufferedLedger
 from .accounting.ledger_journal import LedgerJournal
+from .accounting.passwords import Passwords
 from .accounting.ratelimit import build_rate_limiter
 from .accounting.redeem import RedemptionCodes
 from .accounting.reservations import Reservations
 from .accounting.usage import NullLedger, UsageLedger
+from .accounting.users import UserStore
 from .channels.admin import ChannelAdmin
 from .channels.checks import ChannelChecks
 from .channels.store import ChannelStore
@@ -62,12 +66,15 @@ class Services:
     runtime_models: RuntimeModels | None = None  # local models added by `/admin/models`
     channels: ChannelAdmin | None = None  # runtime channels (`/admin/channels`)
     channel_checks: ChannelChecks | None = None  # their tests, balances and probe
+    console_auth: ConsoleAuth | None = None  # console sign-in and its session cookies
 
     def engine_loads(self) -> list[EngineLoad]:
         """What the in-process engines are doing, for /health and the metrics."""
         return self.providers.loads()
 
     async def aclose(self) -> None:
+        if self.console_auth is not None:
+            await self.console_auth.aclose()
         if self.channel_checks is not None:
             await self.channel_checks.aclose()
         if self.channels is not None:
@@ -126,6 +133,19 @@ async def start_channels(
     )
     checks.start()
     return admin, checks
+
+
+def build_console_auth(settings: Settings, db: Database, keys: KeyStore) -> ConsoleAuth:
+    accounts = settings.accounts
+    return ConsoleAuth(
+        UserStore(db),
+        ConsoleSessions(db, accounts.session_ttl_seconds),
+        keys,
+        Passwords(),
+        build_signin_limiter(settings.redis_url),
+        per_user=accounts.signin_per_minute_user,
+        per_ip=accounts.signin_per_minute_ip,
+    )
 
 
 async def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
@@ -201,6 +221,7 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         gate=gate,
         runtime_models=runtime_models,
     )
+    services.console_auth = build_console_auth(settings, db, keys)
     services.channels, services.channel_checks = await start_channels(
         settings, db, catalogue, providers, chat, upstream
     )

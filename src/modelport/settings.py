@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .accounting.auth_settings import AccountSettings
 from .channels.config import ChannelAdminSettings
 from .engine.config import EngineSettings
 from .images.config import ImageModels
@@ -334,6 +335,7 @@ class Settings(BaseSettings):
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     channels: ChannelAdminSettings = Field(default_factory=ChannelAdminSettings)
+    accounts: AccountSettings = Field(default_factory=AccountSettings)  # console sign-in
     bootstrap_admin_key: bool = True
     accounting: bool = True  # false: no gate, no ledger (only to measure what accounting costs)
     # The currency of every price and cost (ISO 4217), shown beside money in logs and reports

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from ..accounting.keys import KeyRecord
 from ..protocol.errors import APIError
 from ..services import Services
+from .session_auth import COOKIE, disabled, key_from_cookie
 
 
 async def get_services(request: Request) -> Services:
@@ -51,7 +52,16 @@ async def authenticate(services: Services, header: str) -> KeyRecord:
 
 
 async def require_key(request: Request, services: ServicesDep) -> KeyRecord:
-    record = await authenticate(services, request.headers.get("authorization", ""))
+    header = request.headers.get("authorization", "")
+    token = request.cookies.get(COOKIE) if not header else None
+    if token and services.console_auth is not None:
+        # A signed-in console: the account's console key, CSRF-checked (session_auth.py).
+        record = (await key_from_cookie(services.console_auth, request, token)).key
+        if record.user_status != "active":
+            raise disabled()
+        request.state.key = record
+        return record
+    record = await authenticate(services, header)
     request.state.key = record
     return record
 

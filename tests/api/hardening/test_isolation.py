@@ -115,7 +115,7 @@ def test_every_id_route_hides_the_other_owners_data(
         "task_id": "1733616000000123456",
         "name": "a-runtime-model",  # /admin/models/{name}: admin only
         "channel_id": "ch_0123456789abcdef",  # /admin/channels/{channel_id}: admin only
-        "user_id": "usr_0123456789abcdef",  # /admin/users/{user_id}: admin only
+        "user_id": "usr_0123456789abcdef",  # /admin/users/{user_id}(/role): admin only
         "code_id": "rc_0123456789abcdef",  # /admin/codes/{code_id}: admin only
     }
     routes = _id_routes(hard_server)

@@ -93,6 +93,15 @@ CROSS_FIELD_RULES = {
     "/admin/codes/{code_id}/disable",
     "/v1/user/keys",
     "/v1/user/keys/{key_id}",
+    # Console sign-in: a schema-valid body may be a wrong password (401), a weak password or
+    # an invalid username (400), a taken name (409), a throttled client (429); a key of no
+    # account has no account to show (403); a role change of no user is a 404, of the last
+    # root a 409.
+    "/auth/signup",
+    "/auth/signin",
+    "/auth/me",
+    "/auth/password",
+    "/admin/users/{user_id}/role",
 }
 MJ_ENVELOPE = {"code", "description", "properties", "result"}
 CASES: list[int] = []
