@@ -10,11 +10,13 @@ from .kb import kb_app
 from .keys import keys_app
 from .pull import models_app, pull
 from .serve import serve
+from .users import users_app
 
 app = typer.Typer(
     name="modelport", help="An OpenAI-compatible LLM API platform.", no_args_is_help=True
 )
 app.add_typer(keys_app)
+app.add_typer(users_app)
 app.add_typer(kb_app)
 app.add_typer(models_app)
 app.command()(pull)
