@@ -140,7 +140,9 @@ def two_replicas(
             run_server(root / "b", config=config, env=env) as b,
         ):
             b.admin_key = a.admin_key  # only the first replica created the bootstrap key
-            yield Platform(a), Platform(b)
+            first, second = Platform(a), Platform(b)
+            first.database_url = second.database_url = url  # type: ignore[attr-defined]
+            yield first, second
     finally:
         drop_database(name)
 
