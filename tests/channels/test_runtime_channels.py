@@ -172,6 +172,10 @@ def test_a_channel_limited_to_groups_is_not_offered_to_others(setup: Setup) -> N
             refused = chat(setup.server.base_url, setup.server.admin_key, "vip-only")
             assert refused.status_code == 404
             assert refused.json()["error"]["code"] == "model_not_found"
+            sdk = openai.OpenAI(base_url=setup.server.api_url, api_key=setup.server.admin_key)
+            assert "vip-only" not in [m.id for m in sdk.models.list().data]
+            with pytest.raises(openai.NotFoundError):
+                sdk.models.retrieve("vip-only")
         finally:
             admin.delete(f"/admin/channels/{created['id']}")
 

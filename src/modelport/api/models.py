@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..protocol.errors import ErrorResponse
+from ..protocol.errors import ErrorResponse, model_not_found
 from ..protocol.models import ModelCard, ModelList
 from ..services import Services
 from .deps import KeyDep, ServicesDep
@@ -58,7 +58,12 @@ async def list_models(key: KeyDep, services: ServicesDep) -> ModelList:
     listed = {card.id for card in cards.data}
     images = [image_card(services, m.name) for m in services.settings.images]
     cards.data += [card for card in images if card is not None and card.id not in listed]
-    cards.data = [local_state(services, card) for card in cards.data]
+    catalogue = services.catalogue
+    cards.data = [
+        local_state(services, card)
+        for card in cards.data
+        if card.id not in catalogue or catalogue.serves(card.id, key.group)
+    ]
     return cards
 
 
@@ -77,6 +82,8 @@ async def get_model(model_id: str, key: KeyDep, services: ServicesDep) -> ModelC
         return catalogue.extra_card(model_id)  # an embedding model (`/v1/embeddings`)
     if model_id not in catalogue and model_id in _rerank_models(services):
         return catalogue.extra_card(model_id, "rerank")  # a rerank model (`/v1/rerank`)
+    if model_id in catalogue and not catalogue.serves(model_id, key.group):
+        raise model_not_found(model_id)  # only other groups' channels serve it
     return local_state(services, catalogue.card(model_id))
 
 

@@ -7,6 +7,7 @@ import time
 from ..protocol.errors import model_not_found
 from ..protocol.models import ModelCard, ModelList
 from ..settings import ChannelConfig, ModelConfig, Price
+from .router import serves_group
 
 
 class Catalogue:
@@ -53,6 +54,12 @@ class Catalogue:
         if model is None:
             raise model_not_found(name)
         return model
+
+    def serves(self, name: str, group: str | None) -> bool:
+        """Whether some channel of the model serves callers of `group` (a model only other
+        groups' channels serve is not theirs to see: /v1/models leaves it out)."""
+        model = self._merged.get(name)
+        return model is not None and any(serves_group(c, group) for c in model.channels)
 
     def _merge(self) -> None:
         merged = dict(self._models)
