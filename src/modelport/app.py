@@ -32,6 +32,7 @@ from .api.knowledge_deps import install_knowledge_errors
 from .api.metrics import router as metrics_router
 from .api.midjourney import admin_router as midjourney_admin_router
 from .api.midjourney import router as midjourney_router
+from .api.oidc import router as oidc_router
 from .api.openapi import install_openapi
 from .api.request_log import router as request_log_router
 from .api.rerank import router as rerank_router
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(user_keys_router)
     app.include_router(auth_router)
     app.include_router(auth_roles_router)
+    app.include_router(oidc_router)
     attach_console(app)
     # Uploads get the file limit plus room for the multipart framing; the router checks the
     # file itself.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from .accounting.groups import GroupStore
 from .accounting.keys import KeyStore, ensure_bootstrap_admin
 from .accounting.ledger_buffer import BufferedLedger
 from .accounting.ledger_journal import LedgerJournal
+from .accounting.oidc import OidcClient
 from .accounting.passwords import Passwords
 from .accounting.ratelimit import build_rate_limiter
 from .accounting.redeem import RedemptionCodes
@@ -135,8 +137,18 @@ async def start_channels(
     return admin, checks
 
 
-def build_console_auth(settings: Settings, db: Database, keys: KeyStore) -> ConsoleAuth:
+def build_console_auth(
+    settings: Settings, db: Database, keys: KeyStore, http: httpx.AsyncClient
+) -> ConsoleAuth:
     accounts = settings.accounts
+    oidc = None
+    if accounts.oidc is not None:
+        # The flow cookie's key: from the client secret when there is one, so that replicas
+        # with data directories of their own agree on it.
+        secret = accounts.oidc.client_secret
+        seed = secret.get_secret_value().encode() if secret else load_secret(settings.data_dir)
+        flow_key = hashlib.sha256(b"modelport-oidc-flow:" + seed).digest()
+        oidc = OidcClient(accounts.oidc, http, flow_key)
     return ConsoleAuth(
         UserStore(db),
         ConsoleSessions(db, accounts.session_ttl_seconds),
@@ -145,6 +157,7 @@ def build_console_auth(settings: Settings, db: Database, keys: KeyStore) -> Cons
         build_signin_limiter(settings.redis_url),
         per_user=accounts.signin_per_minute_user,
         per_ip=accounts.signin_per_minute_ip,
+        oidc=oidc,
     )
 
 
@@ -221,7 +234,7 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         gate=gate,
         runtime_models=runtime_models,
     )
-    services.console_auth = build_console_auth(settings, db, keys)
+    services.console_auth = build_console_auth(settings, db, keys, http)
     services.channels, services.channel_checks = await start_channels(
         settings, db, catalogue, providers, chat, upstream
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .console_sessions import ConsoleSessions, SessionView
 from .key_record import KeyRecord
 from .keys import KeyStore
+from .oidc import OidcClient
 from .passwords import Passwords
 from .ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from .users import LastRoot, UserRecord, UserStore
@@ -72,7 +73,9 @@ class ConsoleAuth:
         *,
         per_user: int,
         per_ip: int,
+        oidc: OidcClient | None = None,
     ) -> None:
+        self.oidc = oidc
         self.users = users
         self.sessions = sessions
         self._keys = keys
