@@ -80,12 +80,17 @@ async def _open(
 
 
 @router.get("/options")
-async def auth_options(services: ServicesDep) -> AuthOptions:
+async def auth_options(request: Request, services: ServicesDep, auth: AuthDep) -> AuthOptions:
     oidc = services.settings.accounts.oidc
+    token = request.cookies.get(COOKIE)
+    # Whether this browser's cookie is a live session: the console asks here, where the
+    # answer is a 200 either way, before it asks /auth/me.
+    view = await auth.sessions.find(token) if token else None
     return AuthOptions(
         signup=services.settings.accounts.signup,
         oidc=oidc is not None,
         oidc_label=oidc.button_label if oidc else None,
+        signed_in=view is not None and view.user_status == "active",
     )
 
 

@@ -46,6 +46,7 @@ class AuthOptions(WireModel):
     signup: bool
     oidc: bool
     oidc_label: str | None = None
+    signed_in: bool = False  # this browser's session cookie is live
 
 
 class Done(WireModel):
