@@ -20,7 +20,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +200,23 @@ class KeyStore:
         if changes == self._changes:  # no revocation or update raced this read
             self._remember(digest, record)
         return record
+
+    async def refusal(self, raw: str) -> str | None:
+        """Why a key that `authenticate` refused is dead: "revoked", "expired", or None when
+        no such key exists (so a console can tell its user what happened to their key)."""
+        if not raw.startswith(KEY_PREFIX) or len(raw) > _MAX_KEY_LENGTH:
+            return None
+        stmt = select(ApiKey.revoked_at, ApiKey.expires_at).where(ApiKey.key_hash == hash_key(raw))
+        async with self._db.autocommit.connect() as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            return None
+        if row.revoked_at is not None:
+            return "revoked"
+        expires = row.expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)  # SQLite hands naive UTC back
+        return "expired" if expires is not None and expires <= utcnow() else None
 
     async def list(
         self, owner: str | None = None, user_id: str | None = None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 
 from ..storage.db import Database
-from ..storage.tables import UsageRecord
+from ..storage.tables import UsageRecord, UTCDateTime
+from .dashboard import day_bounds
 
 GroupBy = Literal["key", "model", "day"]
 GROUPS: tuple[GroupBy, ...] = ("key", "model", "day")
@@ -82,12 +84,37 @@ def _row(group: dict[str, str], values: Any) -> UsageRow:
     return UsageRow(group, requests, prompt, completion, total, cost, cached, reasoning)
 
 
-async def usage_report(db: Database, where: UsageFilter, group_by: list[GroupBy]) -> UsageReport:
-    """Rows per group (in key, model, day order) and the totals over every matching row."""
+MAX_LOCAL_DAYS = 400  # a CASE branch per day: bounded
+
+
+def _local_day(since: datetime, until: datetime | None, zone: ZoneInfo) -> ColumnElement[Any]:
+    """The viewer's calendar day of a row (YYYY-MM-DD), DST-correct on either store: a CASE
+    over the UTC instants of each local midnight from `since` to `until` (or now)."""
+    first = since.astimezone(zone).date()
+    last = (until or datetime.now(UTC)).astimezone(zone).date()
+    days = min(max((last - first).days + 1, 1), MAX_LOCAL_DAYS)
+    ends = day_bounds(zone, first, days)[1:]
+    branches = [
+        (
+            UsageRecord.created_at < literal(end, UTCDateTime()),
+            (first + timedelta(days=n)).isoformat(),
+        )
+        for n, end in enumerate(ends)
+    ]
+    return case(*branches, else_=(first + timedelta(days=days)).isoformat())
+
+
+async def usage_report(
+    db: Database, where: UsageFilter, group_by: list[GroupBy], zone: ZoneInfo | None = None
+) -> UsageReport:
+    """Rows per group (in key, model, day order) and the totals over every matching row; days
+    are UTC days, or `zone`'s from `where.since` on."""
     columns: dict[GroupBy, ColumnElement[Any]] = {
         "key": UsageRecord.key_id.expression,
         "model": UsageRecord.model.expression,
-        "day": _day(db),
+        "day": _day(db)
+        if zone is None or where.since is None
+        else _local_day(where.since, where.until, zone),
     }
     chosen = [g for g in GROUPS if g in group_by]
     keys = [columns[g].label(g) for g in chosen]

@@ -13,7 +13,7 @@ from ..protocol.accounts import Redeemed, UserInfo
 from ..protocol.admin import KeyInfo, RedeemRequest, UsageInfo
 from ..protocol.errors import APIError
 from .deps import KeyDep, ServicesDep
-from .usage_view import parse_group_by, usage_info
+from .usage_view import TZ_HELP, parse_group_by, usage_info
 
 router = APIRouter(prefix="/v1")
 
@@ -39,10 +39,11 @@ async def own_usage(
     model: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    tz: Annotated[str | None, Query(max_length=64, description=TZ_HELP)] = None,
 ) -> UsageInfo:
     where = UsageFilter(key_id=key.id, model=model, since=since, until=until)
     await services.ledger.flush()
-    return await usage_info(services.db, where, parse_group_by(group_by))
+    return await usage_info(services.db, where, parse_group_by(group_by), tz)
 
 
 @router.post("/redeem")

@@ -25,7 +25,7 @@ from ..protocol.admin import (
 )
 from ..protocol.errors import APIError
 from .deps import KeyDep, ServicesDep
-from .usage_view import parse_group_by, usage_info
+from .usage_view import TZ_HELP, parse_group_by, usage_info
 
 
 def require_admin(key: KeyDep) -> KeyRecord:
@@ -163,10 +163,11 @@ async def admin_usage(
     model: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    tz: Annotated[str | None, Query(max_length=64, description=TZ_HELP)] = None,
 ) -> UsageInfo:
     where = UsageFilter(key_id=key_id, owner=owner, model=model, since=since, until=until)
     await services.ledger.flush()  # other replicas' rows arrive within their flush interval
-    return await usage_info(services.db, where, parse_group_by(group_by))
+    return await usage_info(services.db, where, parse_group_by(group_by), tz)
 
 
 def _info(record: KeyRecord) -> dict[str, Any]:

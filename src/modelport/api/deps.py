@@ -44,6 +44,10 @@ async def authenticate(services: Services, header: str) -> KeyRecord:
     raw = bearer_token(header)
     record = await services.keys.authenticate(raw)
     if record is None:
+        refusal = await services.keys.refusal(raw)
+        if refusal is not None:  # a known key: say so, still without naming its owner
+            said = "has been revoked" if refusal == "revoked" else "has expired"
+            raise APIError(401, f"This API key {said}.", code=f"key_{refusal}")
         shown = raw[:3] + "*" * 4 + raw[-4:] if len(raw) > 8 else "****"
         raise APIError(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
     if record.user_status != "active":

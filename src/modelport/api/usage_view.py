@@ -9,6 +9,9 @@ from ..accounting.usage_report import GROUPS, GroupBy, UsageFilter, UsageRow, us
 from ..protocol.admin import UsageInfo, UsageRowInfo
 from ..protocol.errors import APIError
 from ..storage.db import Database
+from .dashboard_view import zone_of
+
+TZ_HELP = "IANA time zone (e.g. Asia/Shanghai): `day` groups are that zone's days, from `since` on."
 
 
 def parse_group_by(value: str) -> list[GroupBy]:
@@ -47,9 +50,14 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-async def usage_info(db: Database, where: UsageFilter, group_by: list[GroupBy]) -> UsageInfo:
+async def usage_info(
+    db: Database, where: UsageFilter, group_by: list[GroupBy], tz: str | None = None
+) -> UsageInfo:
     where = dataclasses.replace(where, since=_aware(where.since), until=_aware(where.until))
-    report = await usage_report(db, where, group_by)
+    zone = None if tz is None else zone_of(tz)
+    if zone is not None and "day" in group_by and where.since is None:
+        raise APIError(400, "Days in a time zone ('tz') need 'since'.", param="since")
+    report = await usage_report(db, where, group_by, zone)
     return UsageInfo(
         group_by=list(group_by), data=[_row(r) for r in report.rows], totals=_row(report.totals)
     )

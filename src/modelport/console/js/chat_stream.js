@@ -1,11 +1,11 @@
 // One streamed chat completion: calls `onText` with each piece of content as it arrives and
 // resolves with how it ended (finish reason, usage, knowledge-base cites).
 
-import { apiError, authHeaders, url, ApiError } from "./api.js";
+import { apiError, authHeaders, send, ApiError } from "./api.js";
 import { sseEvents } from "./sse.js";
 
 export async function streamChat(body, { signal, onText }) {
-  const response = await fetch(url("/v1/chat/completions"), {
+  const response = await send("/v1/chat/completions", {
     method: "POST",
     headers: { ...authHeaders(), "Content-Type": "application/json" },
     body: JSON.stringify({ ...body, stream: true }),

@@ -1,5 +1,7 @@
 // Copy text to the clipboard, with a fallback for pages that are not a secure context.
 
+import { t } from "./i18n.js";
+
 export async function copyText(text) {
   if (navigator.clipboard && window.isSecureContext) {
     await navigator.clipboard.writeText(text);
@@ -17,7 +19,7 @@ export async function copyText(text) {
 }
 
 // A button that copies `getText()` and says so for a moment.
-export function copyButton(getText, label = "Copy", attrs = {}) {
+export function copyButton(getText, label = t("copy.copy"), attrs = {}) {
   const button = document.createElement("button");
   button.type = "button";
   button.textContent = label;
@@ -25,9 +27,9 @@ export function copyButton(getText, label = "Copy", attrs = {}) {
   button.addEventListener("click", async () => {
     try {
       await copyText(getText());
-      button.textContent = "Copied";
+      button.textContent = t("copy.copied");
     } catch {
-      button.textContent = "Copy failed";
+      button.textContent = t("copy.failed");
     }
     setTimeout(() => (button.textContent = label), 1500);
   });

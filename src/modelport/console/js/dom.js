@@ -1,5 +1,9 @@
 // A tiny element builder: h("div", {class: "x", onclick: fn}, "text", child).
 
+import { t } from "./i18n.js";
+
+export { formatTime } from "./i18n.js";
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs ?? {})) {
@@ -37,17 +41,37 @@ export function field(label, input, hint) {
 }
 
 // An error line that a page shows in place; `show(err)` fills it, `show(null)` hides it.
+// A server out of reach gets a Retry button that renders the page again.
 export function errorLine() {
   const el = h("p", { class: "error", role: "alert", hidden: true });
   el.show = (err) => {
     el.hidden = !err;
-    el.textContent = err ? (err.message ?? String(err)) : "";
+    replace(el, err ? (err.message ?? String(err)) : "");
+    if (err?.code === "network") {
+      el.append(" ", h("button", { type: "button", class: "secondary", "data-testid": "retry",
+        onclick: () => window.dispatchEvent(new Event("console:retry")) }, t("common.retry")));
+    }
   };
   return el;
 }
 
-export function formatTime(value) {
-  if (value === null || value === undefined) return "—";
-  const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);
-  return date.toLocaleString();
+// A "Loading…" placeholder row for a table body.
+export function loadingRow(colspan) {
+  return h("tr", {}, h("td", { colspan, class: "muted" }, t("common.loading")));
+}
+
+// A table that scrolls sideways on a narrow screen, with a fade and a "scroll →" hint while
+// columns are hidden to the right.
+export function scrollTable(table) {
+  const wrap = h("div", { class: "table-wrap", "data-testid": "table-wrap" }, table);
+  const hint = h("div", { class: "scroll-hint", "data-testid": "scroll-hint", "aria-hidden": "true" }, t("common.scroll_hint"));
+  const box = h("div", { class: "table-box" }, wrap, hint);
+  const update = () => {
+    const more = wrap.scrollWidth - wrap.clientWidth - wrap.scrollLeft > 2;
+    box.classList.toggle("more", more);
+  };
+  wrap.addEventListener("scroll", update, { passive: true });
+  new ResizeObserver(update).observe(wrap);
+  new MutationObserver(update).observe(table, { childList: true, subtree: true });
+  return box;
 }

@@ -6,11 +6,9 @@
 //   a refund row has a negative cost;
 // - DeepL (provider `deepl`): prompt_tokens = characters sent.
 
-const IMAGE_PROVIDERS = new Set(["openai_images", "sd_webui", "stability"]);
+import { t } from "./i18n.js";
 
-function plural(n, word) {
-  return `${n} ${word}${Math.abs(n) === 1 ? "" : "s"}`;
-}
+const IMAGE_PROVIDERS = new Set(["openai_images", "sd_webui", "stability"]);
 
 // What the console knows about models beyond a row: image model ids, and each model's
 // provider as seen in the request log.
@@ -28,9 +26,9 @@ export function unitsOf(row, kinds) {
   const model = row.model ?? "";
   const provider = row.provider ?? kinds?.providers.get(model);
   if (model.startsWith("mj-")) {
-    return plural(row.completion_tokens, "task") + (row.cost < 0 ? " (refund)" : "");
+    return t("units.tasks", { n: row.completion_tokens }) + (row.cost < 0 ? t("units.refund") : "");
   }
-  if (kinds?.images.has(model) || IMAGE_PROVIDERS.has(provider)) return plural(row.completion_tokens, "image");
-  if (provider === "deepl") return `${row.prompt_tokens} chars`;
+  if (kinds?.images.has(model) || IMAGE_PROVIDERS.has(provider)) return t("units.images", { n: row.completion_tokens });
+  if (provider === "deepl") return t("units.chars", { n: row.prompt_tokens });
   return null;
 }

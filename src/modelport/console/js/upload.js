@@ -1,6 +1,7 @@
 // Upload one file to /v1/files with XMLHttpRequest, for its upload-progress events.
 
-import { authHeaders, url } from "./api.js";
+import { ApiError, authHeaders, notifyUnauthorized, url } from "./api.js";
+import { t } from "./i18n.js";
 
 export function uploadFile(file, { purpose = "knowledge-base", onProgress } = {}) {
   return new Promise((resolve, reject) => {
@@ -15,12 +16,15 @@ export function uploadFile(file, { purpose = "knowledge-base", onProgress } = {}
       if (xhr.status >= 200 && xhr.status < 300) {
         onProgress?.(1);
         resolve(xhr.response);
-      } else {
-        reject(new Error(xhr.response?.error?.message ?? `upload failed (${xhr.status})`));
+        return;
       }
+      const body = xhr.response?.error;
+      const error = new ApiError(xhr.status, body?.message ?? t("upload.failed", { status: xhr.status }), body?.code ?? null);
+      notifyUnauthorized(error);
+      reject(error);
     });
-    xhr.addEventListener("error", () => reject(new Error("upload failed: network error")));
-    xhr.addEventListener("abort", () => reject(new Error("upload cancelled")));
+    xhr.addEventListener("error", () => reject(new ApiError(0, t("error.network"), "network")));
+    xhr.addEventListener("abort", () => reject(new Error(t("upload.cancelled"))));
     const form = new FormData();
     form.append("purpose", purpose);
     form.append("file", file, file.name);

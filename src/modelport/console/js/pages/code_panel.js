@@ -3,6 +3,7 @@
 import { url } from "../api.js";
 import { h } from "../dom.js";
 import { copyButton } from "../copy.js";
+import { t } from "../i18n.js";
 
 function shellQuote(text) {
   return `'${text.replaceAll("'", `'\\''`)}'`;
@@ -58,7 +59,7 @@ export function codePanel() {
     code.textContent = text();
     for (const button of tabs.children) button.classList.toggle("active", button.dataset.tab === tab);
   };
-  for (const [name, label] of [["curl", "curl"], ["python", "Python (openai)"]]) {
+  for (const [name, label] of [["curl", "curl"], ["python", t("code.python")]]) {
     tabs.append(
       h("button", { type: "button", role: "tab", dataset: { tab: name }, "data-testid": `code-tab-${name}`,
         onclick: () => { tab = name; draw(); } }, label),
@@ -67,8 +68,8 @@ export function codePanel() {
   const panel = h(
     "details",
     { class: "card code-panel", "data-testid": "view-code" },
-    h("summary", {}, "View code"),
-    h("div", { class: "code-bar" }, tabs, copyButton(text, "Copy code")),
+    h("summary", {}, t("code.view")),
+    h("div", { class: "code-bar" }, tabs, copyButton(text, t("code.copy"))),
     code,
   );
   panel.update = (next) => {

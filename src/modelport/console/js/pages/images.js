@@ -3,6 +3,7 @@
 
 import { api } from "../api.js";
 import { errorLine, field, h, replace } from "../dom.js";
+import { t } from "../i18n.js";
 
 export function isImageModel(card) {
   return (card.endpoints ?? []).includes("images/generations");
@@ -13,16 +14,16 @@ export function renderImages(main) {
   const model = h("select", { name: "model", "data-testid": "image-model" });
   const prompt = h("textarea", {
     name: "prompt", rows: 3, required: true, maxlength: 32000,
-    placeholder: "Describe the image…", "data-testid": "image-prompt",
+    placeholder: t("images.prompt_placeholder"), "data-testid": "image-prompt",
   });
   // /v1/models does not list an image model's sizes: blank asks for the model's default.
   const size = h("input", {
-    name: "size", placeholder: "model default, e.g. 1024x1024", pattern: "^\\d+x\\d+$|^auto$",
+    name: "size", placeholder: t("images.size_placeholder"), pattern: "^\\d+x\\d+$|^auto$",
     "data-testid": "image-size",
   });
   const n = h("input", { type: "number", name: "n", value: "1", min: 1, max: 10, step: 1, "data-testid": "image-n" });
   // Disabled until the model list arrives (no model to ask before then).
-  const draw = h("button", { type: "submit", disabled: true, "data-testid": "image-draw" }, "Generate");
+  const draw = h("button", { type: "submit", disabled: true, "data-testid": "image-draw" }, t("images.generate"));
   const status = h("p", { class: "muted", "data-testid": "image-status", "aria-live": "polite" });
   const error = errorLine();
   const gallery = h("div", { class: "gallery", "data-testid": "image-results" });
@@ -35,12 +36,13 @@ export function renderImages(main) {
     controller = new AbortController();
     draw.disabled = true;
     error.show(null);
-    status.textContent = `Generating ${body.n === 1 ? "an image" : `${body.n} images`}…`;
+    status.textContent = t("images.generating", { n: body.n });
+    replace(gallery);
     gallery.classList.add("loading");
     try {
       const answer = await api("/v1/images/generations", { method: "POST", body, signal: controller.signal });
       replace(gallery, answer.data.map((image, i) => figure(image, i)));
-      status.textContent = `${answer.data.length} image${answer.data.length === 1 ? "" : "s"} from ${body.model}.`;
+      status.textContent = t("images.done", { n: answer.data.length, model: body.model });
     } catch (err) {
       if (err.name === "AbortError") return;
       status.textContent = "";
@@ -53,9 +55,9 @@ export function renderImages(main) {
   }
 
   const form = h("form", { class: "card" },
-    field("Model", model),
-    field("Prompt", prompt),
-    h("div", { class: "grid2" }, field("Size", size), field("Images (n)", n)),
+    field(t("images.model"), model),
+    field(t("images.prompt"), prompt),
+    h("div", { class: "grid2" }, field(t("images.size"), size), field(t("images.n"), n)),
     h("div", { class: "row" }, draw),
     status,
     error,
@@ -65,16 +67,20 @@ export function renderImages(main) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
   });
 
-  replace(main, h("h1", {}, "Images"), form, h("section", { class: "card" }, h("h2", {}, "Results"), gallery));
+  replace(main, h("h1", {}, t("images.title")), form, h("section", { class: "card" }, h("h2", {}, t("images.results")), gallery));
+  status.textContent = t("common.loading");
 
   api("/v1/models").then(
     (models) => {
       const choices = models.data.filter(isImageModel);
       replace(model, choices.map((m) => h("option", { value: m.id }, m.id)));
-      if (!choices.length) status.textContent = "No image models are configured on this server.";
+      status.textContent = choices.length ? "" : t("images.no_models");
       draw.disabled = !model.value;
     },
-    (err) => error.show(err),
+    (err) => {
+      status.textContent = "";
+      error.show(err);
+    },
   );
   return () => controller?.abort();
 }
@@ -82,9 +88,9 @@ export function renderImages(main) {
 function figure(image, i) {
   const name = `image-${i + 1}.png`;
   return h("figure", { class: "drawn", "data-testid": "image-result" },
-    h("img", { src: image.url, alt: image.revised_prompt ?? `Image ${i + 1}`, loading: "lazy" }),
+    h("img", { src: image.url, alt: image.revised_prompt ?? t("images.alt", { n: i + 1 }), loading: "lazy" }),
     h("figcaption", {},
-      h("a", { href: image.url, download: name, target: "_blank", rel: "noopener", "data-testid": "image-download" }, "Download"),
+      h("a", { href: image.url, download: name, target: "_blank", rel: "noopener", "data-testid": "image-download" }, t("images.download")),
       image.revised_prompt ? h("span", { class: "muted small" }, ` ${image.revised_prompt}`) : null),
   );
 }

@@ -2,7 +2,8 @@
 // and the test-retrieval box.
 
 import { api } from "../api.js";
-import { errorLine, formatTime, h, replace } from "../dom.js";
+import { errorLine, formatTime, h, loadingRow, replace, scrollTable } from "../dom.js";
+import { formatNumber, t } from "../i18n.js";
 import { uploadFile } from "../upload.js";
 import { renderKbSearch } from "./kb_search.js";
 
@@ -10,23 +11,24 @@ const POLL_MS = 1000;
 const BUSY = new Set(["init", "parsing"]);
 
 function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  const one = { maximumFractionDigits: 1, minimumFractionDigits: 1 };
+  if (n < 1024) return `${formatNumber(n)} B`;
+  if (n < 1024 * 1024) return `${formatNumber(n / 1024, one)} KB`;
+  return `${formatNumber(n / 1024 / 1024, one)} MB`;
 }
 
 export function renderKbDetail(container, kb, onChanged) {
   let timer = null;
   let closed = false;
   const error = errorLine();
-  const files = h("tbody", { "data-testid": "kb-files" });
+  const files = h("tbody", { "data-testid": "kb-files" }, loadingRow(5));
   const uploads = h("ul", { class: "uploads", "data-testid": "uploads" });
   const picker = h("input", { type: "file", multiple: true, hidden: true, "data-testid": "file-input" });
   const drop = h(
     "div",
     { class: "dropzone", tabindex: 0, role: "button", "data-testid": "dropzone" },
-    h("strong", {}, "Drop files here"),
-    h("span", { class: "muted" }, " or click to choose (PDF, Word, text, Markdown, HTML)"),
+    h("strong", {}, t("kb.drop")),
+    h("span", { class: "muted" }, " ", t("kb.drop_hint")),
   );
 
   async function refreshFiles() {
@@ -35,7 +37,7 @@ export function renderKbDetail(container, kb, onChanged) {
     try {
       const list = (await api(`/v1/kbs/${encodeURIComponent(kb.id)}/files`)).data;
       if (closed) return;
-      replace(files, list.length ? list.map(fileRow) : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No files yet.")));
+      replace(files, list.length ? list.map(fileRow) : h("tr", {}, h("td", { colspan: 5, class: "muted" }, t("kb.no_files"))));
       error.show(null);
       if (list.some((f) => BUSY.has(f.status))) timer = setTimeout(refreshFiles, POLL_MS);
       else onChanged();
@@ -51,14 +53,15 @@ export function renderKbDetail(container, kb, onChanged) {
       { "data-testid": `file-row-${file.filename}` },
       h("td", { class: "wrap" }, file.filename),
       h("td", { class: "hide-narrow" }, formatBytes(file.bytes)),
-      h("td", {}, h("span", { class: `badge ${file.status}`, "data-testid": "file-status" }, file.status),
+      h("td", {}, h("span", { class: `badge ${file.status}`, "data-testid": "file-status", title: t(`status.${file.status}`) }, file.status),
         file.reason ? h("div", { class: "error small", "data-testid": "file-reason" }, file.reason) : null),
       h("td", { class: "hide-narrow" }, String(file.chunks ?? "—")),
-      h("td", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => detach(file.id) }, "Remove")),
+      h("td", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => detach(file.id) }, t("kb.remove"))),
     );
   }
 
   async function detach(fileId) {
+    error.show(null);
     try {
       await api(`/v1/kbs/${encodeURIComponent(kb.id)}/files/${encodeURIComponent(fileId)}`, { method: "DELETE" });
       await refreshFiles();
@@ -70,14 +73,14 @@ export function renderKbDetail(container, kb, onChanged) {
 
   async function upload(file) {
     const bar = h("progress", { max: 1, value: 0, "data-testid": "upload-progress" });
-    const state = h("span", { class: "muted small" }, "uploading…");
+    const state = h("span", { class: "muted small" }, t("kb.uploading"));
     const item = h("li", {}, h("span", { class: "wrap" }, file.name), bar, state);
     uploads.append(item);
     try {
       const stored = await uploadFile(file, { onProgress: (fraction) => (bar.value = fraction) });
-      state.textContent = "attaching…";
+      state.textContent = t("kb.attaching");
       await api(`/v1/kbs/${encodeURIComponent(kb.id)}/files`, { method: "POST", body: { file_ids: [stored.id] } });
-      state.textContent = "uploaded";
+      state.textContent = t("kb.uploaded");
       item.classList.add("done");
       setTimeout(() => item.remove(), 4000);
     } catch (err) {
@@ -110,12 +113,12 @@ export function renderKbDetail(container, kb, onChanged) {
   replace(
     container,
     h("section", { class: "card", "data-testid": "kb-detail" },
-      h("h2", {}, kb.name, h("span", { class: "muted small" }, ` · ${kb.id} · created ${formatTime(kb.created_at)}`)),
+      h("h2", {}, kb.name, h("span", { class: "muted small" }, ` · ${kb.id} · ${t("kb.created", { time: formatTime(kb.created_at) })}`)),
       error,
       drop, picker, uploads,
-      h("div", { class: "table-wrap" }, h("table", {},
-        h("thead", {}, h("tr", {}, h("th", {}, "File"), h("th", { class: "hide-narrow" }, "Size"), h("th", {}, "Status"),
-          h("th", { class: "hide-narrow" }, "Chunks"), h("th", {}, ""))),
+      scrollTable(h("table", {},
+        h("thead", {}, h("tr", {}, h("th", {}, t("kb.col.file")), h("th", { class: "hide-narrow" }, t("kb.col.size")),
+          h("th", {}, t("kb.col.status")), h("th", { class: "hide-narrow" }, t("kb.col.chunks")), h("th", {}, ""))),
         files))),
     renderKbSearch(kb),
   );

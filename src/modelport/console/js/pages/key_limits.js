@@ -1,12 +1,13 @@
 // The quota and limit fields of a key, as a form fragment and as the API body they make.
 
 import { field, h } from "../dom.js";
+import { t } from "../i18n.js";
 
 const LIMITS = [
-  ["quota_tokens", "Token quota", 1],
-  ["quota", "Money quota", 0.01],
-  ["rpm", "Requests / minute", 1],
-  ["tpm", "Tokens / minute", 1],
+  ["quota_tokens", "limits.quota_tokens", 1],
+  ["quota", "limits.quota", 0.01],
+  ["rpm", "limits.rpm", 1],
+  ["tpm", "limits.tpm", 1],
 ];
 
 export function limitFields(prefix, key = {}) {
@@ -14,17 +15,17 @@ export function limitFields(prefix, key = {}) {
   for (const [name, , step] of LIMITS) {
     const value = key[name];
     inputs[name] = h("input", { type: "number", min: name === "rpm" || name === "tpm" ? 1 : 0, step, name,
-      value: value === null || value === undefined ? "" : String(value), placeholder: "unlimited",
+      value: value === null || value === undefined ? "" : String(value), placeholder: t("common.unlimited"),
       "data-testid": `${prefix}-${name}` });
   }
-  inputs.allowed_models = h("input", { name: "allowed_models", placeholder: "all models",
+  inputs.allowed_models = h("input", { name: "allowed_models", placeholder: t("limits.all_models"),
     value: key.allowed_models ? key.allowed_models.join(", ") : "" });
   inputs.expires_at = h("input", { type: "date", name: "expires_at",
     value: key.expires_at ? key.expires_at.slice(0, 10) : "" });
   const element = h("div", { class: "grid2" },
-    LIMITS.map(([name, label]) => field(label, inputs[name])),
-    field("Allowed models", inputs.allowed_models, "comma-separated"),
-    field("Expires", inputs.expires_at));
+    LIMITS.map(([name, label]) => field(t(label), inputs[name])),
+    field(t("limits.allowed_models"), inputs.allowed_models, t("limits.comma_separated")),
+    field(t("limits.expires"), inputs.expires_at));
   return { element, inputs };
 }
 

@@ -2,18 +2,19 @@
 // tasks (polled every 2 s while any is unfinished), and press a finished task's buttons
 // (U1..U4, V1..V4, 🔄 …) to submit an action.
 
-import { ApiError, authHeaders, url } from "../api.js";
+import { ApiError, authHeaders, send as post } from "../api.js";
 import { errorLine, field, formatTime, h, replace } from "../dom.js";
+import { t } from "../i18n.js";
 
 const POLL_MS = 2000;
 const DONE = new Set(["SUCCESS", "FAILURE", "CANCEL"]);
 // The submit answer's codes that mean "taken": submitted, already there, queued.
-const ACCEPTED = { 1: "Submitted", 21: "Already submitted", 22: "Queued" };
+const ACCEPTED = { 1: "mj.submitted", 21: "mj.already", 22: "mj.queued" };
 const BADGE = { SUCCESS: "online", FAILURE: "fail", CANCEL: "fail", IN_PROGRESS: "init", SUBMITTED: "init", MODAL: "init" };
 
 // A POST in the protocol: its errors carry `description` (not OpenAI's `error.message`).
 async function mj(path, body) {
-  const response = await fetch(url(path), {
+  const response = await post(path, {
     method: "POST",
     headers: { ...authHeaders(), "Content-Type": "application/json" },
     body: JSON.stringify(body),
@@ -34,8 +35,9 @@ async function mj(path, body) {
 // A submit answer as a message, or an error carrying the proxy's description.
 export function submitOutcome(answer) {
   const taken = ACCEPTED[answer?.code];
-  if (!taken) throw new Error(answer?.description || `Refused (code ${answer?.code ?? "?"})`);
-  return `${taken}: task ${answer.result}${answer.description && answer.code !== 1 ? ` (${answer.description})` : ""}`;
+  if (!taken) throw new Error(answer?.description || t("mj.refused", { code: answer?.code ?? "?" }));
+  const note = answer.description && answer.code !== 1 ? ` (${answer.description})` : "";
+  return t("mj.outcome", { state: t(taken), task: String(answer.result) }) + note;
 }
 
 function percent(progress) {
@@ -54,20 +56,20 @@ export function renderMidjourney(main) {
   const shown = new Map(); // task id → { json, node }
 
   const prompt = h("textarea", {
-    name: "prompt", rows: 3, required: true, placeholder: "a lighthouse at dawn --ar 16:9",
+    name: "prompt", rows: 3, required: true, placeholder: t("mj.prompt_placeholder"),
     "data-testid": "mj-prompt",
   });
   const bot = h("select", { name: "botType", "data-testid": "mj-bot" },
-    h("option", { value: "MID_JOURNEY" }, "Midjourney"), h("option", { value: "NIJI_JOURNEY" }, "Niji journey"));
-  const submit = h("button", { type: "submit", "data-testid": "mj-submit" }, "Imagine");
+    h("option", { value: "MID_JOURNEY" }, "Midjourney"), h("option", { value: "NIJI_JOURNEY" }, t("mj.niji")));
+  const submit = h("button", { type: "submit", "data-testid": "mj-submit" }, t("mj.imagine"));
   const notice = h("p", { class: "muted", "data-testid": "mj-notice", "aria-live": "polite" });
   const error = errorLine();
   const listError = errorLine();
-  const list = h("div", { class: "mj-tasks", "data-testid": "mj-tasks" }, h("p", { class: "muted" }, "Loading…"));
+  const list = h("div", { class: "mj-tasks", "data-testid": "mj-tasks" }, h("p", { class: "muted" }, t("common.loading")));
 
   async function send(path, body) {
     error.show(null);
-    notice.textContent = "Submitting…";
+    notice.textContent = t("mj.submitting");
     try {
       notice.textContent = submitOutcome(await mj(path, body));
       return true;
@@ -95,7 +97,7 @@ export function renderMidjourney(main) {
     return h("article", { class: "card mj-task", "data-testid": "mj-task", dataset: { id: task.id, status } },
       h("div", { class: "row" },
         h("strong", {}, task.action ?? "IMAGINE"),
-        h("span", { class: `badge ${BADGE[status] ?? ""}`, "data-testid": "mj-status" }, status),
+        h("span", { class: `badge ${BADGE[status] ?? ""}`, "data-testid": "mj-status", title: t(`mj.status.${status}`) }, status),
         h("span", { class: "muted small" }, `${task.id} · ${when(task.submitTime)}`)),
       h("p", { class: "wrap" }, task.prompt ?? task.description ?? ""),
       finished ? null : h("div", { class: "row" },
@@ -124,7 +126,7 @@ export function renderMidjourney(main) {
   function show(tasks) {
     if (!tasks.length) {
       shown.clear();
-      replace(list, h("p", { class: "muted" }, "No tasks yet: imagine something."));
+      replace(list, h("p", { class: "muted" }, t("mj.none")));
       return;
     }
     const nodes = tasks.map((task) => {
@@ -163,11 +165,11 @@ export function renderMidjourney(main) {
   }
 
   const form = h("form", { class: "card" },
-    field("Prompt", prompt), field("Bot", bot), h("div", { class: "row" }, submit), notice, error);
+    field(t("mj.prompt"), prompt), field(t("mj.bot"), bot), h("div", { class: "row" }, submit), notice, error);
   form.addEventListener("submit", onSubmit);
 
-  replace(main, h("h1", {}, "Midjourney"), form,
-    h("section", {}, h("h2", {}, "Your tasks"), listError, list));
+  replace(main, h("h1", {}, t("nav.midjourney")), form,
+    h("section", {}, h("h2", {}, t("mj.tasks")), listError, list));
   refresh();
   return () => {
     stopped = true;

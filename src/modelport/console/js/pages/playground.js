@@ -2,7 +2,8 @@
 
 import { api } from "../api.js";
 import { streamChat } from "../chat_stream.js";
-import { errorLine, field, h, replace } from "../dom.js";
+import { errorLine, field, formatTime, h, replace } from "../dom.js";
+import { t } from "../i18n.js";
 import { codePanel } from "./code_panel.js";
 import { renderSources } from "./sources.js";
 
@@ -17,21 +18,21 @@ export function renderPlayground(main) {
   let controller = null;
 
   const model = h("select", { name: "model", "data-testid": "model" });
-  const kbList = h("div", { class: "checklist", "data-testid": "kb-choices" }, h("span", { class: "muted" }, "Loading…"));
+  const kbList = h("div", { class: "checklist", "data-testid": "kb-choices" }, h("span", { class: "muted" }, t("common.loading")));
   const params = {
     temperature: numberInput("temperature", DEFAULTS.temperature, 0, 2, 0.05),
     top_p: numberInput("top_p", DEFAULTS.top_p, 0, 1, 0.05),
     top_k: numberInput("top_k", DEFAULTS.top_k, 0, 20, 1),
     max_tokens: numberInput("max_tokens", DEFAULTS.max_tokens, 1, 8192, 1),
   };
-  const system = h("textarea", { name: "system", rows: 3, placeholder: "Optional system prompt", "data-testid": "system" });
+  const system = h("textarea", { name: "system", rows: 3, placeholder: t("play.system_placeholder"), "data-testid": "system" });
   const transcript = h("div", { class: "transcript", "data-testid": "transcript", "aria-live": "polite" },
-    h("p", { class: "muted empty" }, "Send a message to start."));
-  const prompt = h("textarea", { name: "prompt", rows: 3, required: true, placeholder: "Ask something…", "data-testid": "prompt" });
+    h("p", { class: "muted empty" }, t("play.empty")));
+  const prompt = h("textarea", { name: "prompt", rows: 3, required: true, placeholder: t("play.prompt_placeholder"), "data-testid": "prompt" });
   // Disabled until the model list arrives: a send before then would have no model to ask.
-  const send = h("button", { type: "submit", disabled: true, "data-testid": "send" }, "Send");
-  const stop = h("button", { type: "button", class: "danger", disabled: true, "data-testid": "stop" }, "Stop");
-  const clear = h("button", { type: "button", class: "secondary" }, "Clear");
+  const send = h("button", { type: "submit", disabled: true, "data-testid": "send" }, t("play.send"));
+  const stop = h("button", { type: "button", class: "danger", disabled: true, "data-testid": "stop" }, t("play.stop"));
+  const clear = h("button", { type: "button", class: "secondary" }, t("play.clear"));
   const error = errorLine();
   const code = codePanel();
 
@@ -62,7 +63,7 @@ export function renderPlayground(main) {
     transcript.querySelector(".empty")?.remove();
     const content = h("div", { class: "content", "data-testid": `${role}-output` }, text);
     const meta = h("div", { class: "meta muted" });
-    const message = h("div", { class: `msg ${role}` }, h("div", { class: "role" }, role), content, meta);
+    const message = h("div", { class: `msg ${role}` }, h("div", { class: "role" }, t(`play.role.${role}`)), content, meta);
     transcript.append(message);
     transcript.scrollTop = transcript.scrollHeight;
     return { message, content, meta };
@@ -92,18 +93,19 @@ export function renderPlayground(main) {
           transcript.scrollTop = transcript.scrollHeight;
         },
       });
-      const usage = result.usage ? ` · ${result.usage.prompt_tokens} + ${result.usage.completion_tokens} tokens` : "";
-      reply.meta.textContent = `finish: ${result.finishReason ?? "?"}${usage}`;
+      const usage = result.usage
+        ? ` · ${t("play.usage", { prompt: result.usage.prompt_tokens, completion: result.usage.completion_tokens })}` : "";
+      reply.meta.textContent = t("play.finish", { reason: result.finishReason ?? "?" }) + usage;
       const sources = renderSources([...result.cites, ...result.searchSources]);
       if (sources) reply.message.append(sources);
       history.push({ role: "user", content: userText }, { role: "assistant", content: text });
     } catch (err) {
       if (err.name === "AbortError") {
-        reply.meta.textContent = "stopped";
+        reply.meta.textContent = t("play.stopped");
         reply.message.classList.add("stopped");
         history.push({ role: "user", content: userText }, { role: "assistant", content: text });
       } else {
-        reply.meta.textContent = "failed";
+        reply.meta.textContent = t("play.failed");
         error.show(err);
       }
     } finally {
@@ -120,7 +122,7 @@ export function renderPlayground(main) {
     controller?.abort();
     history.length = 0;
     lastBody = null;
-    replace(transcript, h("p", { class: "muted empty" }, "Send a message to start."));
+    replace(transcript, h("p", { class: "muted empty" }, t("play.empty")));
     refreshCode();
   });
   prompt.addEventListener("keydown", (event) => {
@@ -132,15 +134,15 @@ export function renderPlayground(main) {
   const settings = h(
     "aside",
     { class: "card settings" },
-    h("h2", {}, "Settings"),
-    field("Model", model),
-    h("div", { class: "field" }, h("span", {}, "Knowledge bases"), kbList),
+    h("h2", {}, t("play.settings")),
+    field(t("play.model"), model),
+    h("div", { class: "field" }, h("span", {}, t("play.kbs")), kbList),
     h("div", { class: "grid2" },
       field("temperature", params.temperature),
       field("top_p", params.top_p),
       field("top_k", params.top_k),
       field("max_tokens", params.max_tokens)),
-    field("System prompt", system),
+    field(t("play.system"), system),
   );
   settings.addEventListener("input", refreshCode);
   settings.addEventListener("change", refreshCode);
@@ -148,7 +150,7 @@ export function renderPlayground(main) {
 
   replace(
     main,
-    h("h1", {}, "Playground"),
+    h("h1", {}, t("play.title")),
     h("div", { class: "playground" }, h("section", { class: "card chat" }, transcript, error, form), settings),
     code,
   );
@@ -158,21 +160,36 @@ export function renderPlayground(main) {
       send.disabled = !model.value;
       refreshCode();
     },
-    (err) => error.show(err),
+    (err) => {
+      replace(kbList);
+      error.show(err);
+    },
   );
   return () => controller?.abort();
+}
+
+// "kb_8f3a2c…" → "8f3a2c": enough to tell two bases of one name apart.
+export function shortId(id) {
+  return id.replace(/^kb[-_]?/, "").slice(0, 6);
 }
 
 async function loadChoices(model, kbList) {
   const [models, kbs] = await Promise.all([api("/v1/models"), api("/v1/kbs").catch(() => ({ data: [] }))]);
   const chat = models.data.filter((m) => !m.endpoints || m.endpoints.includes("chat/completions"));
   replace(model, chat.map((m) => h("option", { value: m.id }, m.id)));
+  // Bases may share a name: each shows its short id and creation date beside it.
+  const names = new Map();
+  for (const kb of kbs.data) names.set(kb.name, (names.get(kb.name) ?? 0) + 1);
   replace(
     kbList,
     kbs.data.length
       ? kbs.data.map((kb) =>
-          h("label", { class: "check" }, h("input", { type: "checkbox", value: kb.id, "data-testid": `kb-choice-${kb.name}` }), ` ${kb.name}`),
+          h("label", { class: "check", title: kb.id },
+            h("input", { type: "checkbox", value: kb.id, "data-testid": `kb-choice-${kb.name}`, dataset: { kbId: kb.id } }),
+            ` ${kb.name} `,
+            h("span", { class: "muted small", "data-testid": "kb-choice-id" }, `${shortId(kb.id)} · ${formatTime(kb.created_at)}`),
+            names.get(kb.name) > 1 ? h("span", { class: "badge init" }, t("play.same_name")) : null),
         )
-      : h("span", { class: "muted" }, "None yet (create one under Knowledge bases)."),
+      : h("span", { class: "muted" }, t("play.no_kbs")),
   );
 }

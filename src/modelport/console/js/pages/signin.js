@@ -1,26 +1,28 @@
-// Sign-in: check the key against GET /v1/key, then keep it in sessionStorage.
+// Sign-in: check the key against GET /v1/key, then keep it in sessionStorage. `notice` is why
+// the user is here again (the key was revoked mid-session, the server was out of reach).
 
 import { api } from "../api.js";
 import { errorLine, field, h, replace } from "../dom.js";
+import { t } from "../i18n.js";
 import { setKey } from "../session.js";
 
-export function renderSignIn(main, onSignedIn) {
+export function renderSignIn(main, onSignedIn, notice = null) {
   const input = h("input", {
     type: "password",
     name: "api_key",
     autocomplete: "off",
     required: true,
-    placeholder: "sk-…",
+    placeholder: t("signin.placeholder"),
     "data-testid": "signin-key",
   });
   const error = errorLine();
-  const button = h("button", { type: "submit", "data-testid": "signin-submit" }, "Sign in");
+  const button = h("button", { type: "submit", "data-testid": "signin-submit" }, t("signin.submit"));
   const form = h(
     "form",
     { class: "card signin" },
-    h("h1", {}, "Sign in"),
-    h("p", { class: "muted" }, "Use an API key of this server. It is kept in this browser tab only."),
-    field("API key", input),
+    h("h1", {}, t("signin.title")),
+    h("p", { class: "muted" }, t("signin.intro")),
+    field(t("signin.key"), input),
     error,
     button,
   );
@@ -40,5 +42,6 @@ export function renderSignIn(main, onSignedIn) {
     }
   });
   replace(main, form);
+  if (notice) error.show(notice);
   input.focus();
 }

@@ -3,34 +3,40 @@
 
 import { api } from "../api.js";
 import { errorLine, field, h, replace } from "../dom.js";
+import { getLocale, t } from "../i18n.js";
 
 // DeepL's target codes (case does not matter to the API); any other code may be typed.
-const LANGUAGES = [
-  ["ZH", "Chinese"], ["EN-US", "English (American)"], ["EN-GB", "English (British)"], ["JA", "Japanese"],
-  ["KO", "Korean"], ["DE", "German"], ["FR", "French"], ["ES", "Spanish"], ["IT", "Italian"],
-  ["PT-BR", "Portuguese (Brazilian)"], ["RU", "Russian"], ["AR", "Arabic"], ["NL", "Dutch"],
-  ["PL", "Polish"], ["TR", "Turkish"], ["UK", "Ukrainian"],
-];
+// Their names come from Intl.DisplayNames in the console's language.
+const LANGUAGES = ["ZH", "EN-US", "EN-GB", "JA", "KO", "DE", "FR", "ES", "IT", "PT-BR", "RU", "AR", "NL", "PL", "TR", "UK"];
+const BCP47 = { UK: "uk", "EN-US": "en-US", "EN-GB": "en-GB", "PT-BR": "pt-BR" };
+
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames([getLocale()], { type: "language" }).of(BCP47[code] ?? code.toLowerCase()) ?? code;
+  } catch {
+    return code;
+  }
+}
 const LANG = "^[A-Za-z]{2,3}(-[A-Za-z]+)?$";
 
 export function renderTranslate(main) {
   let controller = null;
   const text = h("textarea", {
     name: "text", rows: 6, required: true, maxlength: 8192,
-    placeholder: "Text to translate…", "data-testid": "translate-text",
+    placeholder: t("translate.text_placeholder"), "data-testid": "translate-text",
   });
   const target = h("input", {
     name: "target_lang", value: "ZH", required: true, pattern: LANG, list: "translate-langs",
     "data-testid": "translate-target",
   });
   const source = h("input", {
-    name: "source_lang", pattern: LANG, list: "translate-langs", placeholder: "detect",
+    name: "source_lang", pattern: LANG, list: "translate-langs", placeholder: t("translate.detect"),
     "data-testid": "translate-source",
   });
-  const langs = h("datalist", { id: "translate-langs" }, LANGUAGES.map(([code, name]) => h("option", { value: code }, name)));
+  const langs = h("datalist", { id: "translate-langs" }, LANGUAGES.map((code) => h("option", { value: code }, languageName(code))));
   const model = h("select", { name: "model", "data-testid": "translate-model" },
-    h("option", { value: "" }, "Server default"));
-  const go = h("button", { type: "submit", "data-testid": "translate-submit" }, "Translate");
+    h("option", { value: "" }, t("translate.server_default")));
+  const go = h("button", { type: "submit", "data-testid": "translate-submit" }, t("translate.submit"));
   const status = h("p", { class: "muted", "data-testid": "translate-status", "aria-live": "polite" });
   const error = errorLine();
   const output = h("div", { class: "translation", "data-testid": "translate-output" });
@@ -45,17 +51,19 @@ export function renderTranslate(main) {
     controller = new AbortController();
     go.disabled = true;
     error.show(null);
-    status.textContent = "Translating…";
+    status.textContent = t("translate.working");
+    output.textContent = "";
+    detected.textContent = "";
     output.classList.add("loading");
     try {
       const answer = await api("/v1/translate", { method: "POST", body, signal: controller.signal });
       const one = answer.translations[0];
       output.textContent = one.text;
       detected.textContent = one.detected_source_lang
-        ? `Detected source language: ${one.detected_source_lang}`
-        : body.source_lang ? `Source language: ${body.source_lang}` : "Source language: not reported by this model";
+        ? t("translate.detected", { lang: one.detected_source_lang })
+        : body.source_lang ? t("translate.source", { lang: body.source_lang }) : t("translate.not_reported");
       const usage = answer.usage;
-      status.textContent = `${answer.model} · ${usage.prompt_tokens} + ${usage.completion_tokens} billed units`;
+      status.textContent = t("translate.billed", { model: answer.model, prompt: usage.prompt_tokens, completion: usage.completion_tokens });
     } catch (err) {
       if (err.name === "AbortError") return;
       status.textContent = "";
@@ -68,11 +76,11 @@ export function renderTranslate(main) {
   }
 
   const form = h("form", { class: "card" },
-    field("Text", text),
+    field(t("translate.text"), text),
     h("div", { class: "grid2" },
-      field("Into (target_lang)", target, "A DeepL code: ZH, EN-US, JA…"),
-      field("From (source_lang)", source, "Blank: detected")),
-    field("Model", model, "A DeepL model, or any chat model"),
+      field(t("translate.target"), target, t("translate.target_hint")),
+      field(t("translate.source_field"), source, t("translate.source_hint"))),
+    field(t("translate.model"), model, t("translate.model_hint")),
     langs,
     h("div", { class: "row" }, go),
     status,
@@ -83,8 +91,8 @@ export function renderTranslate(main) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
   });
 
-  replace(main, h("h1", {}, "Translate"), h("div", { class: "kb-layout" },
-    form, h("section", { class: "card" }, h("h2", {}, "Translation"), output, detected)));
+  replace(main, h("h1", {}, t("translate.title")), h("div", { class: "kb-layout" },
+    form, h("section", { class: "card" }, h("h2", {}, t("translate.output")), output, detected)));
 
   api("/v1/models").then(
     (models) => {
