@@ -134,3 +134,12 @@ def test_signup_closed(tmp_path: Path) -> None:
         refused = Browser(server).signin("root", PASSWORD, "/auth/signup")
         assert (refused.status_code, refused.json()["error"]["code"]) == (403, "signup_closed")
         assert httpx.get(server.base_url + "/auth/options").json()["signup"] is False
+
+
+def test_secure_cookie_when_configured(tmp_path: Path) -> None:
+    # Behind a TLS-terminating proxy the server sees plain HTTP: `cookie_secure: true`.
+    with auth_server("sqlite", tmp_path / "data", cookie_secure=True) as server:
+        browser = Browser(server)
+        browser.signin("root", PASSWORD, "/auth/signup")
+        flags = [part.strip().lower() for part in browser.set_cookie.split(";")]
+        assert "secure" in flags and "httponly" in flags
