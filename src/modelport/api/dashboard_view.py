@@ -11,10 +11,10 @@ from ..accounting.dashboard import (
     LastTest,
     Sums,
     channel_errors,
-    daily,
     day_bounds,
     last_tests,
-    top_models,
+    ranked,
+    summary,
 )
 from ..accounting.request_log import Scope
 from ..protocol.dashboard import ChannelHealthInfo, Dashboard, DayInfo, ModelInfo, TopModels
@@ -71,8 +71,8 @@ async def dashboard(
     await services.ledger.flush()
     first = last - timedelta(days=days - 1)
     bounds = day_bounds(zone, first, days)
-    per_day = await daily(services.db, scope, bounds)
-    by_requests, by_cost = await top_models(services.db, scope, bounds[0], bounds[-1])
+    per_day, models = await summary(services.db, scope, bounds)
+    by_requests, by_cost = ranked(models)
     channels = await channel_health(services) if with_channels else None
     return Dashboard(
         tz=zone.key,
