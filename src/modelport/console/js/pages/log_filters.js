@@ -10,17 +10,17 @@ function instant(value) {
 
 export function logFilters({ admin, onApply }) {
   const inputs = {
-    since: h("input", { type: "datetime-local", "data-testid": "log-since" }),
-    until: h("input", { type: "datetime-local", "data-testid": "log-until" }),
-    user_id: h("input", { placeholder: "usr_…", "data-testid": "log-user" }),
-    key_id: h("input", { placeholder: "key_…", "data-testid": "log-key" }),
-    model: h("input", { "data-testid": "log-model" }),
-    channel: h("input", { placeholder: "ch_…", "data-testid": "log-channel" }),
-    status: h("select", { "data-testid": "log-status" },
+    since: h("input", { type: "datetime-local", "data-testid": "filter-since" }),
+    until: h("input", { type: "datetime-local", "data-testid": "filter-until" }),
+    user_id: h("input", { placeholder: "usr_…", "data-testid": "filter-user" }),
+    key_id: h("input", { placeholder: "key_…", "data-testid": "filter-key" }),
+    model: h("input", { "data-testid": "filter-model" }),
+    channel: h("input", { placeholder: "ch_…", "data-testid": "filter-channel" }),
+    status: h("select", { "data-testid": "filter-status" },
       h("option", { value: "" }, t("logs.anyStatus")), h("option", { value: "ok" }, t("logs.statusOk")),
       h("option", { value: "error" }, t("logs.statusError")),
       ["400", "401", "429", "500", "502", "503"].map((code) => h("option", { value: code }, code))),
-    stream: h("select", { "data-testid": "log-stream" },
+    stream: h("select", { "data-testid": "filter-stream" },
       h("option", { value: "" }, t("logs.anyStream")), h("option", { value: "true" }, t("logs.streamed")),
       h("option", { value: "false" }, t("logs.notStreamed"))),
   };

@@ -19,7 +19,7 @@ function row(entry) {
   return h("tr", { "data-testid": "log-row" },
     h("td", { class: "small nowrap" }, formatTime(entry.created_at)),
     h("td", {}, entry.username ?? "—"),
-    h("td", { "data-testid": "log-key" }, entry.key_name ?? t("logs.deletedKey"), h("div", { class: "muted small" }, entry.key_id)),
+    h("td", { "data-testid": "log-key-name" }, entry.key_name ?? t("logs.deletedKey"), h("div", { class: "muted small" }, entry.key_id)),
     h("td", {}, entry.model, entry.stream ? h("span", { class: "muted small" }, ` ${t("logs.streamTag")}`) : null),
     h("td", { "data-testid": "log-channel" }, entry.channel_name ?? entry.channel ?? "—",
       entry.channel_name && entry.channel ? h("div", { class: "muted small" }, entry.channel) : null),

@@ -40,16 +40,25 @@ export function renderUsers(main, { me } = {}) {
     }
   }
 
+  // Set a quota (blank: leave it; "unlimited" clears both) or move it by a signed delta,
+  // which the server applies atomically and refuses on an unlimited quota.
   function quotaEditor(user) {
-    const tokens = h("input", { type: "number", step: 1, placeholder: "±1000", "data-testid": "user-adjust-tokens" });
-    const money = h("input", { type: "number", step: "any", placeholder: "±10", "data-testid": "user-adjust-money" });
-    const form = h("form", { class: "row wrap-row" }, field(t("users.adjustTokens"), tokens), field(t("users.adjustMoney"), money),
-      h("button", { type: "submit", "data-testid": "user-adjust-save" }, t("users.adjust")));
+    const number = (testid, step) => h("input", { type: "number", step, "data-testid": testid });
+    const inputs = { quota_tokens: number("user-set-tokens", 1), quota: number("user-set-money", "any"),
+      adjust_tokens: number("user-adjust-tokens", 1), adjust: number("user-adjust-money", "any") };
+    const unlimited = h("input", { type: "checkbox", "data-testid": "user-unlimited" });
+    const form = h("form", { class: "row wrap-row" },
+      field(t("users.setTokens"), inputs.quota_tokens), field(t("users.setMoney"), inputs.quota),
+      field(t("users.adjustTokens"), inputs.adjust_tokens), field(t("users.adjustMoney"), inputs.adjust),
+      h("label", { class: "check" }, unlimited, " ", t("users.makeUnlimited")),
+      h("button", { type: "submit", "data-testid": "user-quota-save" }, t("users.saveQuota")));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const body = {};
-      if (tokens.value) body.adjust_tokens = Math.trunc(Number(tokens.value));
-      if (money.value) body.adjust = Number(money.value);
+      const body = unlimited.checked ? { quota_tokens: null, quota: null } : {};
+      for (const [name, input] of Object.entries(inputs)) {
+        if (input.value === "" || unlimited.checked) continue;
+        body[name] = name.endsWith("tokens") ? Math.trunc(Number(input.value)) : Number(input.value);
+      }
       if (Object.keys(body).length) patch(user, body, t("users.adjusted", { name: user.username }));
     });
     return form;
