@@ -3,7 +3,7 @@
 // the server" error, and a 401 (the key revoked or expired mid-session) signs the user out.
 
 import { t } from "./i18n.js";
-import { getKey } from "./session.js";
+import { getCsrf, getKey } from "./session.js";
 
 // The server root, from this module's own address (/console/js/api.js → /), so a console
 // served under a path prefix calls the API under the same prefix.
@@ -14,7 +14,23 @@ export function url(path) {
 }
 
 // Error codes the console words itself (the server's message is English).
-const WORDED = new Set(["invalid_api_key", "key_revoked", "key_expired", "user_disabled", "missing_api_key", "network"]);
+const WORDED = new Set([
+  "invalid_api_key",
+  "key_revoked",
+  "key_expired",
+  "user_disabled",
+  "missing_api_key",
+  "network",
+  // console sign-in (accounts)
+  "signin_failed",
+  "signin_throttled",
+  "signup_closed",
+  "username_taken",
+  "invalid_username",
+  "weak_password",
+  "session_expired",
+  "csrf_failed",
+]);
 
 export class ApiError extends Error {
   constructor(status, message, code) {
@@ -49,14 +65,18 @@ export async function apiError(response) {
 }
 
 export function authHeaders(key = getKey()) {
-  return { Authorization: `Bearer ${key}` };
+  if (key) return { Authorization: `Bearer ${key}` };
+  // Signed in with an account: the session cookie goes by itself (same origin); the CSRF
+  // token goes with every call, which the server requires on unsafe ones.
+  const csrf = getCsrf();
+  return csrf ? { "X-CSRF-Token": csrf } : {};
 }
 
 // fetch, with the network failure worded; a 401 on the session's own key signs out.
 export async function send(path, init = {}, { key } = {}) {
   let response;
   try {
-    response = await fetch(url(path), init);
+    response = await fetch(url(path), { credentials: "same-origin", ...init });
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(0, t("error.network"), "network");

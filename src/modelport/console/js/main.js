@@ -4,7 +4,8 @@
 import { api, setUnauthorizedHandler } from "./api.js";
 import { replace } from "./dom.js";
 import { getLocale, onLocaleChange, setLocale, t, translateStatic } from "./i18n.js";
-import { clearKey, getKey } from "./session.js";
+import { restoreSession, signOutSession } from "./account.js";
+import { clearKey, getKey, setCsrf } from "./session.js";
 import { getTheme, setTheme } from "./theme.js";
 import { renderSignIn } from "./pages/signin.js";
 import { renderPlayground } from "./pages/playground.js";
@@ -87,12 +88,14 @@ function onSignedIn(info) {
 setUnauthorizedHandler((error) => {
   if (!me) return; // the sign-in form shows its own error
   clearKey();
+  setCsrf(null);
   me = null;
   signInNotice = error;
   route();
 });
 
-signOut.addEventListener("click", () => {
+signOut.addEventListener("click", async () => {
+  if (!getKey()) await signOutSession().catch(() => {}); // an account's session ends server-side
   clearKey();
   me = null;
   location.hash = "";
@@ -108,6 +111,15 @@ theme.value = getTheme();
 theme.addEventListener("change", () => setTheme(theme.value));
 
 async function start() {
+  const session = !getKey() && !me ? await restoreSession() : null;
+  if (session) {
+    try {
+      // The account's console key, through the session cookie; shown by the account's name.
+      me = { ...(await api("/v1/key")), name: session.user.username };
+    } catch {
+      me = null;
+    }
+  }
   if (getKey() && !me) {
     try {
       me = await api("/v1/key");

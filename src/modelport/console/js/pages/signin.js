@@ -5,6 +5,20 @@ import { api } from "../api.js";
 import { errorLine, field, h, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import { setKey } from "../session.js";
+import { accountForm } from "./signin_account.js";
+
+// The account form's words, in the chosen language (the page is drawn again on a switch).
+function accountWords() {
+  return {
+    signIn: t("signin.account_title"),
+    signUp: t("signin.signup_title"),
+    toSignUp: t("signin.to_signup"),
+    toSignIn: t("signin.to_signin"),
+    username: t("signin.username"),
+    password: t("signin.password"),
+    sso: t("signin.sso"),
+  };
+}
 
 export function renderSignIn(main, onSignedIn, notice = null) {
   const input = h("input", {
@@ -41,7 +55,9 @@ export function renderSignIn(main, onSignedIn, notice = null) {
       button.disabled = false;
     }
   });
-  replace(main, form);
+  const account = accountForm(onSignedIn, accountWords());
+  form.prepend(h("p", { class: "muted" }, t("signin.or_key")));
+  replace(main, account.form, form);
   if (notice) error.show(notice);
-  input.focus();
+  account.focus();
 }
