@@ -36,13 +36,20 @@ export function seriesByModel(rows, axis, value) {
   return { models: Object.keys(series).sort(), series };
 }
 
+// The y axis as wide as its longest label (uPlot's fixed 50 px clips "100.00 USD").
+function labelWidth(_, values) {
+  const longest = Math.max(0, ...(values ?? []).map((v) => String(v).length));
+  return Math.max(40, longest * 8 + 16);
+}
+
 function axisStyle() {
   const dark = isDark();
   const line = { stroke: dark ? "#374151" : "#e5e7eb", width: 1 };
   return { stroke: dark ? "#d1d5db" : "#374151", grid: line, ticks: line };
 }
 
-export function lineChart(container, { title, axis, models, series, format = (v) => String(v) }) {
+// `format` writes a value in the legend; `axisFormat` (default: the same) on the narrow y axis.
+export function lineChart(container, { title, axis, models, series, format = (v) => String(v), axisFormat = format }) {
   const width = () => Math.max(container.clientWidth - 8, 240);
   const dayLabel = (x) => formatDay(new Date(x * 1000));
   const build = () => {
@@ -54,7 +61,7 @@ export function lineChart(container, { title, axis, models, series, format = (v)
       scales: { x: { time: true } },
       axes: [
         { ...style, values: (_, ticks) => ticks.map(dayLabel), space: 60 },
-        { ...style, values: (_, ticks) => ticks.map(format), size: 80 },
+        { ...style, values: (_, ticks) => ticks.map(axisFormat), size: labelWidth },
       ],
       series: [
         { label: t("chart.day"), value: (_, x) => (x === null ? "—" : dayLabel(x)) },

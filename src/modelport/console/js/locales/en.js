@@ -187,7 +187,7 @@ export default {
   "usage.n_requests": { one: "{count} request", other: "{count} requests" },
   "usage.n_tokens": { one: "{count} token", other: "{count} tokens" },
   "usage.chart_tokens": "Tokens by day",
-  "usage.chart_cost": "Cost by day",
+  "usage.chart_cost": "Cost by day ({currency})",
   "usage.no_usage_series": "no usage",
   "usage.none": "No usage yet.",
   "usage.no_requests": "No requests yet.",

@@ -185,7 +185,7 @@ export default {
   "usage.n_requests": { other: "{count} 次请求" },
   "usage.n_tokens": { other: "{count} 个 token" },
   "usage.chart_tokens": "每日 token 用量",
-  "usage.chart_cost": "每日费用",
+  "usage.chart_cost": "每日费用（{currency}）",
   "usage.no_usage_series": "无用量",
   "usage.none": "暂无用量。",
   "usage.no_requests": "暂无请求。",

@@ -75,7 +75,8 @@ export function renderUsage(main, { me }) {
     const cost = seriesByModel(daily.data, axis, (r) => r.cost);
     replace(tokensChart);
     disposers.push(lineChart(tokensChart, { title: t("usage.chart_tokens"), axis, ...tokens, format: (v) => formatNumber(v) }));
-    disposers.push(lineChart(costChart, { title: t("usage.chart_cost"), axis, ...cost, format: money }));
+    disposers.push(lineChart(costChart, { title: t("usage.chart_cost", { currency }), axis, ...cost, format: money,
+      axisFormat: (v) => formatNumber(v, { maximumFractionDigits: 4 }) }));
     const num = (v) => formatNumber(v);
     replace(byModel, models.data.length
       ? models.data.map((r) => h("tr", {}, h("td", {}, r.model, units(r)), h("td", {}, num(r.requests)),
