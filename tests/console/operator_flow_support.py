@@ -45,11 +45,14 @@ CLIPPED = """() => {
 }"""
 
 
+OPERATOR = "operator"
+
+
 @dataclass
 class FlowServer:
     server: RunningServer
     upstream: Starlette
-    upstream_url: str
+    upstream_url: str  # the fake upstream's /v1
 
     def admin(self) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.server.admin_key}"}
@@ -66,6 +69,7 @@ def flow_config() -> dict[str, Any]:
 def flow_server(store: str, data_dir: Path) -> Iterator[FlowServer]:
     upstream = create_app()
     with serve_asgi(upstream) as url, run_on_store(store, data_dir, flow_config()) as server:
+        sign_up(server, OPERATOR).close()  # the first account is root: the operator
         yield FlowServer(server, upstream, url + "/v1")
 
 

@@ -22,11 +22,11 @@ from playwright.sync_api import Browser, ViewportSize, expect
 
 from tests.console.conftest import ARTIFACTS, DESKTOP, PHONE, Console, _console
 from tests.console.operator_flow_support import (
+    OPERATOR,
+    PASSWORD,
     FlowServer,
     assert_no_clipped_columns,
-    console_key_of,
     flow_server,
-    sign_up,
 )
 
 T = TypeVar("T")
@@ -95,10 +95,14 @@ class Flow:
         self.page.get_by_test_id("lang").select_option(self.lang)
         expect(self.page.locator("html")).to_have_attribute("lang", self.lang)
 
-    def sign_in(self, key: str) -> None:
-        self.page.get_by_test_id("signin-key").fill(key)
-        self.page.get_by_test_id("signin-submit").click()
-        self.page.locator("#nav").wait_for(state="visible")
+    def sign_in(self, username: str, *, sign_up: bool = False) -> None:
+        page = self.page
+        if sign_up:
+            page.get_by_test_id("signup-toggle").click()
+        page.get_by_test_id("signin-username").fill(username)
+        page.get_by_test_id("signin-password").fill(PASSWORD)
+        page.get_by_test_id("signin-account-submit").click()
+        page.locator("#nav").wait_for(state="visible")
 
     def open(self, name: str, ready: str) -> None:
         self.console.open(name)
@@ -117,7 +121,7 @@ def operator_part(flow: Flow, server: FlowServer, run: str) -> tuple[str, str]:
     """Adds and tests a channel, mints a code; the channel's name and the code."""
     page = flow.page
     flow.start()
-    flow.sign_in(server.server.admin_key)
+    flow.sign_in(OPERATOR)
     name, model = f"flow-{run}", f"flow-{run}-gpt"
     flow.open("channels", "channel-form")
     page.get_by_test_id("channel-name").fill(name)
@@ -153,21 +157,22 @@ def operator_part(flow: Flow, server: FlowServer, run: str) -> tuple[str, str]:
         flow.open(other, ready)
         flow.photograph(f"admin-{other}")
     page.locator("#signout").click()
-    expect(page.get_by_test_id("signin-key")).to_be_visible()
+    expect(page.get_by_test_id("signin-username")).to_be_visible()
     return name, code
 
 
 def user_part(flow: Flow, server: FlowServer, run: str, channel: str, code: str) -> None:
     page = flow.page
-    session = sign_up(server.server, f"user{run}")
-    flow.sign_in(console_key_of(session, "console"))
+    user = f"user{run}"
+    flow.sign_in(user, sign_up=True)
 
     flow.open("redeem", "redeem-code")
     page.get_by_test_id("redeem-code").fill(code)
     page.get_by_test_id("redeem-submit").click()
     expect(page.get_by_test_id("redeem-result")).to_contain_text("100")
-    me = session.get("/auth/me").json()
-    assert me["user"]["quota_tokens"] is None or me["user"]["quota_tokens"] >= 100000, me
+    with server.admin() as api:
+        redeemed = [c for c in api.get("/admin/codes").json()["data"] if c["status"] == "redeemed"]
+    assert [c["redeemed_username"] for c in redeemed if c["batch"] == f"flow-{run}"] == [user]
     flow.photograph("redeem")
 
     flow.open("mykeys", "my-key-create")
@@ -205,8 +210,13 @@ def user_part(flow: Flow, server: FlowServer, run: str, channel: str, code: str)
     expect(rows.get_by_test_id("log-channel")).to_contain_text(channel)
     expect(rows.get_by_test_id("log-cost")).to_contain_text("USD")
     expect(rows.get_by_test_id("log-cost")).not_to_have_text(re.compile(r"^0[.,]00 USD$"))
-    logged = session.get("/v1/usage/requests").json()["data"]
-    assert [(e["channel_name"], e["currency"]) for e in logged] == [(channel, "USD")], logged
+    with server.admin() as api:
+        logged = api.get("/admin/usage/requests", params={"model": f"flow-{run}-gpt"}).json()[
+            "data"
+        ]
+    assert [(e["username"], e["channel_name"], e["currency"]) for e in logged] == [
+        (user, channel, "USD")
+    ], logged
     assert logged[0]["cost_micros"] > 0
     flow.photograph("logs")
     flow.open("dashboard", "dash-totals")

@@ -15,7 +15,7 @@ from ..accounting.keys import KeyRecord
 from ..protocol.errors import APIError
 from ..services import Services
 from .departure import ClientDeparture
-from .deps import authenticate
+from .deps import require_key
 from .sse_response import WATCH_AFTER, ClosableByteStream, SSEResponse
 
 T = TypeVar("T")
@@ -33,8 +33,8 @@ async def read_body(
         body, invalid = await asyncio.to_thread(parse, raw)
     else:
         body, invalid = parse(raw)
-    key = await authenticate(services, request.headers.get("authorization", ""))
-    request.state.key = key
+    # As every other route: a Bearer key, or a signed-in console's session cookie (CSRF-checked).
+    key = await require_key(request, services)
     if body is None:
         assert invalid is not None
         raise invalid
