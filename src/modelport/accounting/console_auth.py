@@ -171,12 +171,6 @@ class ConsoleAuth:
         self._keys.forget_user(updated.id)
         return updated
 
-    async def set_status(self, user_id: str, status: str) -> None:
-        await self.users.set_status(user_id, status)
-        if status != "active":
-            await self.sessions.end_all(user_id)
-        self._keys.forget_user(user_id)
-
     async def aclose(self) -> None:
         await self._limiter.aclose()
 

@@ -70,11 +70,14 @@ async def _session(services: ServicesDep, user: UserRecord, csrf: str, expires: 
 async def _open(
     services: ServicesDep, request: Request, response: Response, signed: SignedIn
 ) -> Session:
-    settings = services.settings.accounts
+    settings, auth = services.settings.accounts, get_auth(services)
+    replaced = request.cookies.get(COOKIE)
+    if replaced:  # this browser's previous session ends with the new sign-in
+        await auth.sessions.end(replaced)
     set_cookie(
         response, request, signed.token, settings.session_ttl_seconds, settings.cookie_secure
     )
-    view = await get_auth(services).sessions.find(signed.token)
+    view = await auth.sessions.find(signed.token)
     assert view is not None
     return await _session(services, signed.user, signed.csrf, view.expires_at.isoformat())
 
