@@ -30,6 +30,7 @@ from tests.console.operator_flow_support import (
 )
 
 T = TypeVar("T")
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 HEADINGS = {
     "en": {
         "channels": "Channels",
@@ -113,6 +114,8 @@ class Flow:
     def photograph(self, name: str) -> None:
         expect(self.page.locator("main")).not_to_contain_text(re.compile(r"Loading…|加载中"))
         assert_no_clipped_columns(self.page, f"{self.shots} {name}")
+        # Nothing but a table's own wrapper scrolls sideways: the page fits the screen.
+        assert self.page.evaluate(OVERFLOW) <= 0, f"{self.shots} {name} is wider than the screen"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=ARTIFACTS / f"flow-{self.shots}-{name}.png", full_page=True)
 

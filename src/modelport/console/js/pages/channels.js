@@ -104,7 +104,7 @@ export function renderChannels(main) {
     note, form,
     h("section", { class: "card" }, h("h2", {}, t("channels.all")),
       scrollTable([t("channels.name"), t("channels.models"), t("channels.priority"), t("channels.statusHeader"),
-        t("channels.balance"), t("channels.lastTest"), ""], rows)));
+        t("channels.balance"), t("channels.lastTest"), ""], rows, { class: "wide" })));
   refresh();
   return () => { live = false; };
 }

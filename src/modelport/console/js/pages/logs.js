@@ -92,7 +92,7 @@ export function renderLogs(main, { me }) {
     filters, note,
     h("section", { class: "card" },
       scrollTable([t("logs.time"), t("logs.user"), t("logs.key"), t("logs.model"), t("logs.channel"), t("logs.status"),
-        t("logs.tokens"), t("logs.cost"), t("logs.latency"), t("logs.ttft")], rows, { "data-testid": "log-table" }),
+        t("logs.tokens"), t("logs.cost"), t("logs.latency"), t("logs.ttft")], rows, { class: "wide", "data-testid": "log-table" }),
       more));
   load();
   return () => { live = false; };

@@ -68,7 +68,7 @@ export function renderMyKeys(main) {
 
   replace(main, h("h1", {}, t("myKeys.title")), note, form,
     h("section", { class: "card" }, h("h2", {}, t("myKeys.all")),
-      scrollTable([t("myKeys.name"), t("myKeys.status"), t("myKeys.used"), t("myKeys.lastUsed"), ""], rows)));
+      scrollTable([t("myKeys.name"), t("myKeys.status"), t("myKeys.used"), t("myKeys.lastUsed"), ""], rows, { class: "wide" })));
   refresh();
 }
 

@@ -136,7 +136,7 @@ export function renderUsers(main, { me } = {}) {
 
   replace(main, h("h1", {}, t("users.title")), note,
     h("section", { class: "card" }, form,
-      scrollTable([t("users.username"), t("users.roleHeader"), t("users.group"), t("users.statusHeader"), t("users.quota"), ""], rows), more),
+      scrollTable([t("users.username"), t("users.roleHeader"), t("users.group"), t("users.statusHeader"), t("users.quota"), ""], rows, { class: "wide" }), more),
     keysBox);
   search();
 }
