@@ -66,6 +66,16 @@ def test_add_test_switch_and_delete_a_channel(console: Console, upstream: str) -
     expect(page.get_by_test_id("channel-note")).to_have_class("ok")
     expect(row.get_by_test_id("channel-last-test")).to_contain_text(re.compile(r"OK in \d+ ms"))
 
+    row.get_by_test_id("channel-edit").click()  # keys left blank stay as they are
+    page.get_by_test_id("channel-models").fill(f"{name}-model, {name}-other")
+    page.get_by_test_id("channel-weight").fill("3")
+    page.get_by_test_id("channel-save").click()
+    expect(page.get_by_test_id("channel-note")).to_have_text("Channel saved.")
+    edited = stored(console, name) or {}
+    assert (edited["models"], edited["weight"]) == ([f"{name}-model", f"{name}-other"], 3)
+    assert edited["api_keys"] == saved["api_keys"]  # still the one key, shown masked
+    assert edited["price"] == saved["price"]
+
     row.get_by_test_id("channel-toggle").click()
     expect(row.get_by_test_id("channel-status")).to_have_text("Disabled")
     assert (stored(console, name) or {})["status"] == "disabled"

@@ -145,3 +145,22 @@ def test_admin_dashboard_shows_channel_health(admin_page: Page, logged: Logged) 
     expect(row.get_by_test_id("health-state")).to_be_visible()
     assert_no_clipped_columns(page, "dashboard")
     page.screenshot(path=ARTIFACTS / "dashboard-admin.png", full_page=True)
+
+
+def test_admin_sees_everyones_requests_and_filters_by_user(
+    admin_page: Page, logged: Logged
+) -> None:
+    page = admin_page
+    page.locator('#nav a[data-page="logs"]').click()
+    rows = page.get_by_test_id("log-row")
+    expect(rows.first).to_contain_text("logsuser")
+    with logged.flow.admin() as api:
+        user_id = api.get("/admin/users", params={"q": "logsuser"}).json()["data"][0]["id"]
+    page.get_by_test_id("filter-user").fill(user_id)
+    page.get_by_test_id("filter-status").select_option("error")
+    page.get_by_test_id("log-apply").click()
+    expect(rows).to_have_count(1)
+    page.get_by_test_id("filter-user").fill("usr_nobody")
+    page.get_by_test_id("log-apply").click()
+    expect(rows).to_have_count(0)
+    expect(page.get_by_test_id("log-rows")).to_contain_text("No requests match.")
