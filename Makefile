@@ -30,12 +30,12 @@ services:
 	scripts/services.sh
 
 # The console's browser tests drive Debian's Chromium (Playwright's own browser download
-# needs the internet); installed once, skipped when present.
+# needs the internet) and a CJK font for the zh-CN screenshots; installed once, then skipped.
 browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update && \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver fonts-noto-cjk; \
 	fi
 
 test: install services browser
