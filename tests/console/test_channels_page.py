@@ -106,3 +106,20 @@ def test_a_failing_test_shows_the_vendors_error(console: Console, upstream: str)
     expect(row.get_by_test_id("channel-last-test")).to_contain_text("Incorrect API key provided")
     assert secret[:12] not in (note.text_content() or "")
     assert secret[:12] not in (row.text_content() or "")
+
+
+def test_a_list_that_fails_to_load_says_so_and_retries(console: Console) -> None:
+    page = console.page
+    console.expected.append("Failed to load resource")  # the request the test breaks
+    console.sign_in()
+    page.route("**/admin/channels", lambda route: route.abort())
+    console.open("channels")
+    failed = page.get_by_test_id("channel-rows-failed")
+    expect(failed).to_be_visible()
+    expect(page.get_by_test_id("channel-rows")).not_to_contain_text("Loading…")
+    page.unroute("**/admin/channels")
+    page.get_by_test_id("channel-rows").get_by_role("button", name="Retry").click()
+    expect(failed).to_have_count(0)
+    expect(
+        page.get_by_test_id("channel-rows").locator("tr[data-testid^=channel-row-]").first
+    ).to_be_visible()
