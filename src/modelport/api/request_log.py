@@ -82,7 +82,7 @@ def log_query(
             param="status",
         ) from None
     try:
-        cursor = Cursor.decode(after) if after is not None else None
+        cursor = Cursor.decode(after) if after else None  # empty: from the newest
     except ValueError:
         raise APIError(
             400, "Invalid 'after': pass the 'next' of the previous page.", param="after"
