@@ -77,7 +77,7 @@ class Metered:
         """The request's usage row (which settles its hold) and its metrics. The log's
         channel is `channel`, else the provider (these requests have no routed channel)."""
         latency = int((time.perf_counter() - self._started) * 1000)
-        user_id: str | None = getattr(self._key, "user_id", None)
+        user_id = self._key.user_id
         entry = UsageEntry(
             request_id=self._request_id,
             key_id=self._key.id,

@@ -99,7 +99,7 @@ QueryDep = Annotated[LogQuery, Depends(log_query)]
 
 def own_scope(request: Request, key: KeyRecord) -> Scope:
     """The caller's own rows: its account's when signed in to the console, else its key's."""
-    user_id: str | None = getattr(key, "user_id", None)
+    user_id = key.user_id
     if user_id is not None and not request.headers.get("authorization"):  # as require_key
         return Scope(user_id=user_id)
     return Scope(key_id=key.id)

@@ -57,8 +57,7 @@ class Caller:
     @property
     def user_id(self) -> str | None:
         """The account owning the key, for the request log."""
-        user_id: str | None = getattr(self.key, "user_id", None)
-        return user_id
+        return None if self.key is None else self.key.user_id
 
     @classmethod
     def of(cls, key: KeyRecord, request_id: str) -> Caller:

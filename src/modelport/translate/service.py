@@ -137,7 +137,7 @@ async def _by_deepl(
         router = services.chat.router
         route_id = attempts.last.id if attempts.last is not None else router.route_id(model, 0)
         latency = int((time.perf_counter() - started) * 1000)
-        user_id: str | None = getattr(key, "user_id", None)
+        user_id = key.user_id
         cost = gate.cost(key, model, usage.prompt_tokens, 0) if gate is not None else 0
         return UsageEntry(
             request_id=rid,
