@@ -5,9 +5,10 @@ function when tools are declared and the user text contains "call". Words are to
 `max_tokens` and usage are predictable. Every request body is recorded in `app.state.requests`.
 
 Misbehaviour, by header `x-fake-fault: <name>` or `FAULT:<name>` in the last user text:
-`429` (with retry-after), `quota` (429 `insufficient_quota`), `500`, `503`, `garbage` (a body or event that is not JSON),
-`truncate` (the stream stops without a finish or [DONE]), `reset` (the connection drops
-after the first bytes), `midstream-error` (an `{"error": ...}` event inside the stream),
+`429` (with retry-after), `quota` (429 `insufficient_quota`), `500`, `503`, `garbage` (a
+body or event that is not JSON), `truncate` (the stream stops without a finish or [DONE]),
+`reset` (the connection drops after the first bytes), `midstream-error` (an
+`{"error": ...}` event inside the stream),
 `slow` (a five-second stream that records in `app.state.abandoned` if the client left early),
 `stall` (nothing for `app.state.stall_seconds`: before the response, or for a stream after
 its headers). `app.state.key_faults` maps an API key to a fault every request with that key
