@@ -33,6 +33,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Table,
+    Update,
     bindparam,
     delete,
     func,
@@ -276,24 +277,27 @@ def move_users(conn: Connection, deltas: Deltas, used: Deltas | None = None) -> 
 _KEYS = cast(Table, ApiKey.__table__)
 _HOLDS = cast(Table, QuotaReservation.__table__)
 _keys, _holds = _KEYS.c, _HOLDS.c
-_TAKE = (
-    update(_KEYS)
-    .where(
-        _keys.id == bindparam("key"),
-        or_(
-            _keys.quota_tokens.is_(None),
-            _keys.used_tokens + _keys.reserved_tokens < _keys.quota_tokens,
-        ),
-        or_(
-            _keys.quota_micros.is_(None),
-            _keys.used_micros + _keys.reserved_micros < _keys.quota_micros,
-        ),
+
+
+def _take(table: Table, id_param: str) -> Update:
+    """A hold on one row (a key's or a user's), taken only while what it used and holds
+    is under each quota it has."""
+    c = table.c
+    return (
+        update(table)
+        .where(
+            c.id == bindparam(id_param),
+            or_(c.quota_tokens.is_(None), c.used_tokens + c.reserved_tokens < c.quota_tokens),
+            or_(c.quota_micros.is_(None), c.used_micros + c.reserved_micros < c.quota_micros),
+        )
+        .values(
+            reserved_tokens=c.reserved_tokens + bindparam("t"),
+            reserved_micros=c.reserved_micros + bindparam("m"),
+        )
     )
-    .values(
-        reserved_tokens=_keys.reserved_tokens + bindparam("t"),
-        reserved_micros=_keys.reserved_micros + bindparam("m"),
-    )
-)
+
+
+_TAKE = _take(_KEYS, "key")
 _SHIFT = (
     update(_KEYS)
     .where(_keys.id == bindparam("key"))
@@ -305,24 +309,7 @@ _SHIFT = (
 _REMEMBER = insert(_HOLDS)
 _USERS = cast(Table, User.__table__)
 _users = _USERS.c
-_TAKE_USER = (
-    update(_USERS)
-    .where(
-        _users.id == bindparam("user"),
-        or_(
-            _users.quota_tokens.is_(None),
-            _users.used_tokens + _users.reserved_tokens < _users.quota_tokens,
-        ),
-        or_(
-            _users.quota_micros.is_(None),
-            _users.used_micros + _users.reserved_micros < _users.quota_micros,
-        ),
-    )
-    .values(
-        reserved_tokens=_users.reserved_tokens + bindparam("t"),
-        reserved_micros=_users.reserved_micros + bindparam("m"),
-    )
-)
+_TAKE_USER = _take(_USERS, "user")
 _SHIFT_USER = (
     update(_USERS)
     .where(_users.id == bindparam("user"))
