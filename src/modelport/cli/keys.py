@@ -5,7 +5,6 @@ The same operations as the admin API (`/admin/keys`), straight on the configured
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,22 +16,13 @@ from rich.table import Table
 
 from ..accounting.keys import KeyRecord, KeyStore
 from ..accounting.pricing import from_micros, to_micros
-from ..settings import Settings
-from ..storage.db import Database
 from ..storage.tables import utcnow
+from .database import DatabaseUrl, DataDir, run_on_database
 
 T = TypeVar("T")
 
 keys_app = typer.Typer(name="keys", help="Manage API keys.", no_args_is_help=True)
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Overrides MODELPORT_DATA_DIR.", show_default=False),
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Overrides MODELPORT_DATABASE_URL.", show_default=False),
-]
 KeyId = Annotated[str, typer.Argument(help="The key's id, as shown by `keys list`.")]
 QuotaTokens = Annotated[
     int | None, typer.Option("--quota-tokens", min=0, help="Token quota.", show_default=False)
@@ -58,23 +48,7 @@ Multiplier = Annotated[
 def _run(
     data_dir: Path | None, database_url: str | None, job: Callable[[KeyStore], Awaitable[T]]
 ) -> T:
-    """Opens (and migrates) the configured database, runs `job` on its key store, closes it."""
-    overrides: dict[str, object] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    settings = Settings(**overrides)  # type: ignore[arg-type]
-
-    async def main() -> T:
-        db = Database(settings.resolved_database_url())
-        try:
-            await db.migrate()
-            return await job(KeyStore(db, cache_ttl=0))
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
+    return run_on_database(data_dir, database_url, lambda db: job(KeyStore(db, cache_ttl=0)))
 
 
 @keys_app.command()

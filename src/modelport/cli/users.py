@@ -4,7 +4,6 @@ sign-up makes plain users)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -13,42 +12,17 @@ import typer
 
 from ..accounting.passwords import Passwords, WeakPassword
 from ..accounting.users import BadUsername, LastRoot, UsernameTaken, UserStore
-from ..settings import Settings
-from ..storage.db import Database
+from .database import DatabaseUrl, DataDir, run_on_database
 
 T = TypeVar("T")
 
 users_app = typer.Typer(name="users", help="Manage console accounts.", no_args_is_help=True)
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Overrides MODELPORT_DATA_DIR.", show_default=False),
-]
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Overrides MODELPORT_DATABASE_URL.", show_default=False),
-]
-
 
 def _run(
     data_dir: Path | None, database_url: str | None, job: Callable[[UserStore], Awaitable[T]]
 ) -> T:
-    overrides: dict[str, object] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    settings = Settings(**overrides)  # type: ignore[arg-type]
-
-    async def main() -> T:
-        db = Database(settings.resolved_database_url())
-        try:
-            await db.migrate()
-            return await job(UserStore(db))
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
+    return run_on_database(data_dir, database_url, lambda db: job(UserStore(db)))
 
 
 def _fail(message: str) -> typer.Exit:
