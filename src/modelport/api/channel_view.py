@@ -3,6 +3,7 @@ with this replica's circuit-breaker state."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..channels.records import StoredChannel, mask_key, masked_options
@@ -24,40 +25,13 @@ def _health(router: ChannelRouter, channel_id: str) -> dict[str, Any]:
 
 
 def stored_info(channel: StoredChannel, router: ChannelRouter) -> ChannelInfo:
-    return ChannelInfo(
-        id=channel.id,
-        source="database",
-        name=channel.name,
-        provider=channel.provider,
-        base_url=channel.base_url,
-        api_keys=[mask_key(k) for k in channel.api_keys],
-        models=list(channel.models),
-        model_mapping=dict(channel.model_mapping),
-        weight=channel.weight,
-        priority=channel.priority,
-        groups=None if channel.groups is None else list(channel.groups),
-        proxy=channel.proxy,
-        connect_timeout=channel.connect_timeout,
-        read_timeout=channel.read_timeout,
-        first_token_timeout=channel.first_token_timeout,
-        idle_timeout=channel.idle_timeout,
-        price=None if channel.price is None else PriceFields.model_validate(channel.price),
-        options=masked_options(channel.options),
-        status=channel.status,
-        status_reason=channel.status_reason,
-        status_at=channel.status_at,
-        auto_probe=channel.auto_probe,
-        balance_kind=channel.balance_kind,
-        balance=channel.balance,
-        balance_currency=channel.balance_currency,
-        balance_at=channel.balance_at,
-        last_test_at=channel.last_test_at,
-        last_test_ms=channel.last_test_ms,
-        last_test_error=channel.last_test_error,
-        created_at=channel.created_at,
-        updated_at=channel.updated_at,
-        **_health(router, channel.id),
-    )
+    fields = dataclasses.asdict(channel)
+    fields |= {
+        "source": "database",
+        "api_keys": [mask_key(k) for k in channel.api_keys],
+        "options": masked_options(channel.options),
+    }
+    return ChannelInfo.model_validate(fields | _health(router, channel.id))
 
 
 def config_infos(catalogue: Catalogue, router: ChannelRouter) -> list[ChannelInfo]:
