@@ -20,7 +20,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -213,9 +213,7 @@ class KeyStore:
             return None
         if row.revoked_at is not None:
             return "revoked"
-        expires = row.expires_at
-        if expires is not None and expires.tzinfo is None:
-            expires = expires.replace(tzinfo=UTC)  # SQLite hands naive UTC back
+        expires = row.expires_at  # UTC-aware: the column type puts SQLite's zone back
         return "expired" if expires is not None and expires <= utcnow() else None
 
     async def list(

@@ -10,7 +10,6 @@ looked up case-insensitively (accounts migrated from key owners may predate the 
 
 from __future__ import annotations
 
-import builtins
 import re
 import secrets
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from ..storage.user_tables import User
 from .key_record import DEFAULT_GROUP
 
 ROLES = ("user", "admin", "root")
-STATUSES = ("active", "disabled")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 _PG_FIRST_USER_LOCK = 0x6D7075  # serialises "is this the first account?" across replicas
 
@@ -139,18 +137,6 @@ class UserStore:
             select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject)
         )
 
-    async def list(
-        self, q: str | None = None, limit: int = 50, after: str | None = None
-    ) -> builtins.list[UserRecord]:
-        """Accounts by id, `limit` at a time after the id `after` (keyset paging)."""
-        stmt = select(User).order_by(User.id).limit(limit)
-        if q:
-            stmt = stmt.where(func.lower(User.username).contains(q.lower(), autoescape=True))
-        if after is not None:
-            stmt = stmt.where(User.id > after)
-        async with self._db.sessions() as session:
-            return [_record(u) for u in (await session.scalars(stmt)).all()]
-
     async def free_username(self, wanted: str) -> str:
         """`wanted` made valid and not taken (a suffix added if it is), for OIDC accounts."""
         base = re.sub(r"[^a-z0-9_.-]+", "-", wanted.lower()).strip("-._")[:56] or "user"
@@ -160,11 +146,6 @@ class UserStore:
             n += 1
             name = f"{base}-{n}"
         return name
-
-    async def set_status(self, user_id: str, status: str) -> bool:
-        if status not in STATUSES:
-            raise ValueError(status)
-        return await self._set(user_id, status=status)
 
     async def set_password(self, user_id: str, password_hash: str) -> bool:
         return await self._set(user_id, password_hash=password_hash)
