@@ -138,16 +138,15 @@ async def refresh_balance(channel_id: ChannelId, services: ServicesDep) -> Chann
     channel = await _stored(services, channel_id)
     assert services.channel_checks is not None
     try:
-        balance = await services.channel_checks.balance(channel)
+        balance, fetched_at = await services.channel_checks.balance(channel)
     except BalanceUnsupported as exc:
         raise APIError(400, str(exc), code="balance_unsupported") from None
     except BalanceError as exc:
         raise APIError(502, str(exc), type="upstream_error", code="balance_failed") from None
-    fetched = await _stored(services, channel_id)
     return ChannelBalance(
         balance=None if balance.amount is None else str(balance.amount),
         currency=balance.currency,
         kind=balance.kind,
-        fetched_at=fetched.balance_at or fetched.updated_at,
+        fetched_at=fetched_at,
         detail=balance.detail,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 
 from ..providers.http_client import UpstreamHTTP
 from ..providers.registry import ProviderRegistry
@@ -46,18 +47,20 @@ class ChannelChecks:
         )
         return result
 
-    async def balance(self, channel: StoredChannel) -> Balance:
-        """The upstream account's balance, where the vendor tells it (BalanceError if not)."""
+    async def balance(self, channel: StoredChannel) -> tuple[Balance, datetime]:
+        """The upstream account's balance, where the vendor tells it (BalanceError if not),
+        and when it was read (as kept on the channel)."""
         config = channel.config(channel.models[0])
         kind = channel.balance_kind or None
         balance = await fetch_balance(config, self._http, kind)
+        fetched_at = utcnow()
         await self._admin.store.record_balance(
             channel.id,
             str(balance.amount) if balance.amount is not None else None,
             balance.currency,
-            utcnow(),
+            fetched_at,
         )
-        return balance
+        return balance, fetched_at
 
     def start(self) -> None:
         if self._probe_seconds > 0:
